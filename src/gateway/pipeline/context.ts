@@ -1,0 +1,140 @@
+// The per-request context: one object per request holding what AWS exposes as $context variables
+// (same names), filled phase by phase. Access logs, gateway-response templates and policies read it.
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import type { ResponseType } from '../../core/gateway-responses.ts';
+
+export interface ClientCertInfo {
+  clientCertPem: string;
+  subjectDN: string;
+  issuerDN: string;
+  serialNumber: string;
+  validity: { notBefore: string; notAfter: string };
+}
+
+/** $context.identity.* */
+export interface Identity {
+  sourceIp: string;
+  userAgent: string;
+  caller: string;
+  user: string;
+  userArn: string;
+  accountId: string;
+  accessKey: string;
+  apiKey: string;
+  apiKeyId: string;
+  clientCert?: ClientCertInfo;
+}
+
+export interface ErrorInfo {
+  message: string | null;
+  messageString: string;
+  responseType: ResponseType | '';
+  validationErrorString: string;
+}
+
+export interface IntegrationInfo {
+  status: number;
+  latency: number;
+  error: string;
+  requestId: string;
+}
+
+/** The slice of a compiled route the context needs (kept structural to avoid import cycles). */
+export interface RouteRef {
+  readonly apiId: string;
+  readonly apiName: string;
+  readonly stageName: string;
+  readonly resourcePath: string;
+  readonly routeKey: string;
+}
+
+export class RequestContext {
+  readonly req: IncomingMessage;
+  readonly res: ServerResponse;
+  readonly requestId: string;
+  readonly extendedRequestId: string;
+  readonly requestTimeEpoch: number;
+  /** performance.now() at arrival, for latencies. */
+  readonly startedAt: number;
+  readonly httpMethod: string;
+  /** Request path as received, percent-encoded, without the query. */
+  readonly rawPath: string;
+  /** Query string without the leading '?', '' when absent. */
+  readonly rawQuery: string;
+  readonly protocol: string;
+  readonly secureTransport: boolean;
+  readonly domainName: string;
+  readonly identity: Identity;
+
+  /** Set once the API and stage are known. */
+  apiId = '';
+  apiName = '';
+  stage = '';
+  /** $context.path: the path after the API's base path, including the stage (/prod/pets/1). */
+  path = '';
+  /** The path inside the stage, decoded segment by segment (/pets/1). */
+  stagePath = '';
+  /** $context.resourcePath: the matched route template (/pets/{id}). */
+  resourcePath = '';
+  routeKey = '';
+  route: RouteRef | undefined = undefined;
+  pathParameters: Record<string, string> = EMPTY;
+  stageVariables: Readonly<Record<string, string>> = EMPTY;
+
+  /** $context.authorizer.*: principalId, claims, custom authorizer context values. */
+  authorizer: Record<string, unknown> = {};
+  /** Values later stages add for policies (condition keys) and integrations. */
+  readonly extensions: Record<string, unknown> = {};
+
+  error: ErrorInfo = { message: null, messageString: '', responseType: '', validationErrorString: '' };
+  integration: IntegrationInfo = { status: 0, latency: -1, error: '', requestId: '' };
+  /** Private reason for a denial, for logs only. */
+  denialDetail = '';
+
+  status = 0;
+  responseLength = 0;
+  responseLatency = -1;
+  /** Bytes of the request body actually read (counted while streaming). */
+  requestBodyLength = 0;
+
+  constructor(init: {
+    req: IncomingMessage;
+    res: ServerResponse;
+    requestId: string;
+    extendedRequestId: string;
+    requestTimeEpoch: number;
+    startedAt: number;
+    rawPath: string;
+    rawQuery: string;
+    sourceIp: string;
+    secureTransport: boolean;
+    domainName: string;
+  }) {
+    this.req = init.req;
+    this.res = init.res;
+    this.requestId = init.requestId;
+    this.extendedRequestId = init.extendedRequestId;
+    this.requestTimeEpoch = init.requestTimeEpoch;
+    this.startedAt = init.startedAt;
+    this.httpMethod = init.req.method ?? 'GET';
+    this.rawPath = init.rawPath;
+    this.rawQuery = init.rawQuery;
+    this.protocol = `HTTP/${init.req.httpVersion}`;
+    this.secureTransport = init.secureTransport;
+    this.domainName = init.domainName;
+    const ua = init.req.headers['user-agent'];
+    this.identity = {
+      sourceIp: init.sourceIp,
+      userAgent: typeof ua === 'string' ? ua : '',
+      caller: '',
+      user: '',
+      userArn: '',
+      accountId: '',
+      accessKey: '',
+      apiKey: '',
+      apiKeyId: '',
+    };
+  }
+}
+
+const EMPTY: Record<string, string> = Object.freeze({}) as Record<string, string>;
