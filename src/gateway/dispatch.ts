@@ -1,0 +1,199 @@
+// The request handler: phases 1 (request sanity, limits, API + stage), 2 (route), the route's stage
+// chain (3-8), the integration (9) and the log phase (10), in the order pinned by pipeline/phases.ts.
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import { performance } from 'node:perf_hooks';
+import type { Clock } from '../core/clock.ts';
+import { deny, type Denial } from '../core/denial.ts';
+import { createExtendedIdGenerator, isUuid, newRequestId } from '../core/ids.ts';
+import { RequestContext } from './pipeline/context.ts';
+import type { StageFn } from './pipeline/stage.ts';
+import { defaultResponder, type GatewayResponder } from './gateway-responses.ts';
+import type { CompiledRoute, CompiledStage, Snapshot } from './snapshot.ts';
+
+export interface RequestObserver {
+  /** Called once per request when the response has finished or the connection closed. */
+  onRequestEnd(ctx: RequestContext, accessLog: ((ctx: RequestContext) => string) | null): void;
+}
+
+export interface DispatcherOptions {
+  readonly snapshot: () => Snapshot | undefined;
+  readonly clock: Clock;
+  readonly observer: RequestObserver;
+  /** Whether this listener terminates TLS (aws:SecureTransport, X-Forwarded-Proto). */
+  readonly secure: boolean;
+  /** Called for unexpected exceptions (bugs or broken dependencies); the client gets a 500/502 response. */
+  readonly onError: (err: unknown, ctx: RequestContext) => void;
+  /** Set while draining: responses carry Connection: close. */
+  readonly draining?: () => boolean;
+}
+
+const BAD_PERCENT = /%(?![0-9A-Fa-f]{2})/;
+
+export function createDispatcher(options: DispatcherOptions): (req: IncomingMessage, res: ServerResponse) => void {
+  const { snapshot, clock, observer, secure, onError } = options;
+  const draining = options.draining ?? (() => false);
+  const nextExtendedId = createExtendedIdGenerator();
+
+  return function dispatch(req, res) {
+    const url = req.url ?? '/';
+    const q = url.indexOf('?');
+    const rawPath = q === -1 ? url : url.slice(0, q);
+    const supplied = req.headers['x-amzn-requestid'];
+    const ctx = new RequestContext({
+      req,
+      res,
+      requestId: typeof supplied === 'string' && isUuid(supplied) ? supplied.toLowerCase() : newRequestId(),
+      extendedRequestId: nextExtendedId(),
+      requestTimeEpoch: clock.now(),
+      startedAt: performance.now(),
+      rawPath,
+      rawQuery: q === -1 ? '' : url.slice(q + 1),
+      sourceIp: normalizeIp(req.socket.remoteAddress),
+      secureTransport: secure,
+      domainName: hostOf(req),
+    });
+    ctx.path = rawPath;
+    res.setHeader('x-amzn-RequestId', ctx.requestId);
+    res.setHeader('x-amz-apigw-id', ctx.extendedRequestId);
+    if (draining()) res.setHeader('connection', 'close');
+
+    const snap = snapshot();
+    let responder: GatewayResponder = defaultResponder;
+    let stage: CompiledStage | undefined;
+    res.once('close', () => observer.onRequestEnd(ctx, stage ? stage.accessLog : snap?.accessLog ?? null));
+
+    // Phase 1: HTTP sanity and limits, then API and stage.
+    const early = snap ? checkRequest(ctx, url, snap) : deny('NO_API', { detail: 'no revision deployed' });
+    if (early) return send(responder, ctx, early);
+    const selection = snap!.select(ctx.domainName, rawPath);
+    if (!selection) return send(responder, ctx, deny('NO_API', { detail: 'no API at this host and base path' }));
+    responder = selection.api.responder;
+    ctx.apiId = selection.api.id;
+    ctx.apiName = selection.api.name;
+    ctx.stage = selection.stageName;
+    stage = selection.stage;
+    if (!stage) return send(responder, ctx, deny('NO_API', { detail: `no stage "${selection.stageName}"` }));
+    ctx.stageVariables = stage.variables;
+
+    // Phase 2: route.
+    let match;
+    try {
+      match = stage.router.find(ctx.httpMethod, selection.stagePath);
+    } catch {
+      return send(responder, ctx, deny('BAD_REQUEST', { detail: 'malformed percent-encoding in path' }));
+    }
+    if (!match) return send(responder, ctx, deny('MISSING_AUTHENTICATION_TOKEN', { detail: 'no route matches' }));
+    const route = match.value;
+    ctx.route = route;
+    ctx.resourcePath = route.resourcePath;
+    ctx.routeKey = route.routeKey;
+    ctx.pathParameters = match.params;
+
+    // Phases 3-9.
+    if (route.chain.length === 0) return integrate(responder, ctx, route);
+    runChain(responder, ctx, route, route.chain, 0);
+  };
+
+  function runChain(responder: GatewayResponder, ctx: RequestContext, route: CompiledRoute, chain: readonly StageFn[], from: number): void {
+    for (let i = from; i < chain.length; i++) {
+      let result;
+      try {
+        result = chain[i](ctx);
+      } catch (err) {
+        return fail(responder, ctx, err);
+      }
+      if (result !== undefined && typeof (result as Promise<unknown>).then === 'function') {
+        (result as Promise<Denial | undefined>).then(
+          (denial) => (denial ? send(responder, ctx, denial) : runChain(responder, ctx, route, chain, i + 1)),
+          (err) => fail(responder, ctx, err),
+        );
+        return;
+      }
+      if (result) return send(responder, ctx, result as Denial);
+    }
+    integrate(responder, ctx, route);
+  }
+
+  function integrate(responder: GatewayResponder, ctx: RequestContext, route: CompiledRoute): void {
+    route.integration(ctx).then(
+      (denial) => {
+        if (denial) send(responder, ctx, denial);
+      },
+      (err) => fail(responder, ctx, err),
+    );
+  }
+
+  function fail(responder: GatewayResponder, ctx: RequestContext, err: unknown): void {
+    onError(err, ctx);
+    if (!ctx.res.headersSent) send(responder, ctx, deny('API_CONFIGURATION_ERROR', { detail: 'internal error' }));
+    else ctx.res.destroy();
+  }
+}
+
+function send(responder: GatewayResponder, ctx: RequestContext, denial: Denial): void {
+  // The request body is not read when the gateway answers itself: close the connection rather than
+  // let an unread body be parsed as the next request.
+  if (!ctx.req.complete && hasBody(ctx.req)) ctx.res.setHeader('connection', 'close');
+  responder.send(ctx, denial);
+}
+
+function hasBody(req: IncomingMessage): boolean {
+  const cl = req.headers['content-length'];
+  return (cl !== undefined && cl !== '0') || req.headers['transfer-encoding'] !== undefined;
+}
+
+/** Phase 1 checks that do not depend on the API: target form, encoding, dot segments, sizes. */
+function checkRequest(ctx: RequestContext, url: string, snap: Snapshot): Denial | undefined {
+  const s = snap.settings;
+  if (url.length > s.maxUriBytes) return deny('URI_TOO_LONG');
+  // Only origin-form targets: absolute-form would let the URL's authority disagree with Host, and
+  // asterisk-form (OPTIONS *) names no resource.
+  if (url.charCodeAt(0) !== 47) return deny('BAD_REQUEST', { detail: 'request target is not origin-form' });
+  const rawPath = ctx.rawPath;
+  if (BAD_PERCENT.test(url)) return deny('BAD_REQUEST', { detail: 'invalid percent-encoding' });
+  if (hasDotSegment(rawPath)) return deny('BAD_REQUEST', { detail: 'dot segment in path' });
+  if (rawPath.includes('\\')) return deny('BAD_REQUEST', { detail: 'backslash in path' });
+
+  const raw = ctx.req.rawHeaders;
+  let headerBytes = 0;
+  for (let i = 0; i < raw.length; i++) headerBytes += raw[i].length;
+  if (headerBytes > s.maxHeaderBytes) return deny('REQUEST_TOO_LARGE', { detail: `headers are ${headerBytes} bytes` });
+
+  const cl = ctx.req.headers['content-length'];
+  if (cl !== undefined && Number(cl) > s.maxRequestBodyBytes) {
+    return deny('REQUEST_TOO_LARGE', { detail: `content-length ${cl} exceeds ${s.maxRequestBodyBytes}` });
+  }
+  return undefined;
+}
+
+/**
+ * '.' and '..' segments (also percent-encoded) are refused: an upstream that normalises them could
+ * be reached at a path no route allows.
+ */
+function hasDotSegment(path: string): boolean {
+  if (!path.includes('.') && !path.includes('%2')) return false;
+  for (const seg of path.split('/')) {
+    if (seg.length > 6 || seg.length === 0) continue;
+    const s = seg.toLowerCase().replaceAll('%2e', '.');
+    if (s === '.' || s === '..') return true;
+  }
+  return false;
+}
+
+function hostOf(req: IncomingMessage): string {
+  const host = req.headers.host;
+  if (!host) return '';
+  let h = host.toLowerCase();
+  if (h.charCodeAt(0) === 91) {
+    const end = h.indexOf(']');
+    return end === -1 ? h : h.slice(0, end + 1);
+  }
+  const colon = h.indexOf(':');
+  if (colon !== -1) h = h.slice(0, colon);
+  return h.endsWith('.') ? h.slice(0, -1) : h;
+}
+
+function normalizeIp(addr: string | undefined): string {
+  if (!addr) return '';
+  return addr.startsWith('::ffff:') && addr.includes('.') ? addr.slice(7) : addr;
+}

@@ -1,0 +1,223 @@
+// Compiles a validated definition into an immutable Snapshot: API selection by host and base path,
+// one router per API stage, and per route the chain of stage functions and the integration, all built
+// once here so the request path only looks things up (STYLE.md 3).
+import type { Definition, ApiDefinition, StageDefinition, RouteDefinition, Settings } from '../config/schema.ts';
+import { deriveApiId } from '../config/api-id.ts';
+import { DefinitionError, type DefinitionProblem } from '../config/load.ts';
+import { compileAccessLogFormat } from '../observe/access-log.ts';
+import { createRouter } from './router.ts';
+import { createGatewayResponder, type GatewayResponder } from './gateway-responses.ts';
+import { createHttpProxyIntegration } from './integrations/http-proxy.ts';
+import { createMockIntegration } from './integrations/mock.ts';
+import type { IntegrationFn } from './integrations/types.ts';
+import type { RequestContext, RouteRef } from './pipeline/context.ts';
+import type { StageFactory, StageFn } from './pipeline/stage.ts';
+import type { CompiledSnapshot } from './runtime-port.ts';
+
+export interface CompiledRoute extends RouteRef {
+  readonly method: string;
+  /** Stage functions in lifecycle order; empty when no stage applies. */
+  readonly chain: readonly StageFn[];
+  readonly integration: IntegrationFn;
+}
+
+export interface CompiledStage {
+  readonly name: string;
+  readonly variables: Readonly<Record<string, string>>;
+  readonly router: ReturnType<typeof createRouter<CompiledRoute>>;
+  readonly accessLog: ((ctx: RequestContext) => string) | null;
+}
+
+export interface CompiledApi {
+  readonly id: string;
+  readonly name: string;
+  /** '' for the root base path, else '/seg/seg'. */
+  readonly prefix: string;
+  readonly responder: GatewayResponder;
+  readonly stages: ReadonlyMap<string, CompiledStage>;
+}
+
+export interface ApiSelection {
+  readonly api: CompiledApi;
+  readonly stage: CompiledStage | undefined;
+  readonly stageName: string;
+  /** The path inside the stage, raw (percent-encoded), '/' at least. */
+  readonly stagePath: string;
+}
+
+export interface Snapshot extends CompiledSnapshot {
+  readonly settings: Settings;
+  readonly definition: Definition;
+  /** Access-log formatter for requests that matched no API stage. */
+  readonly accessLog: ((ctx: RequestContext) => string) | null;
+  select(host: string, rawPath: string): ApiSelection | undefined;
+}
+
+export interface CompileDeps<Deps> {
+  readonly stageFactories: readonly StageFactory<Deps>[];
+  readonly stageDeps: Deps;
+  readonly pools: Parameters<typeof createHttpProxyIntegration>[1]['pools'];
+}
+
+interface HostIndex {
+  readonly exact: Map<string, CompiledApi[]>;
+  readonly wildcard: Array<{ suffix: string; apis: CompiledApi[] }>;
+  readonly any: CompiledApi[];
+}
+
+export function compileSnapshot<Deps>(definition: Definition, revision: number, deps: CompileDeps<Deps>): Snapshot {
+  const problems: DefinitionProblem[] = [];
+  const settings = definition.settings;
+  const index: HostIndex = { exact: new Map(), wildcard: [], any: [] };
+  let routeCount = 0;
+
+  definition.apis.forEach((apiDef, ai) => {
+    const api = compileApi(apiDef, ai, definition, deps, problems);
+    routeCount += apiDef.routes.length;
+    if (!apiDef.hosts?.length) index.any.push(api);
+    for (const host of apiDef.hosts ?? []) {
+      if (host.startsWith('*.')) {
+        const suffix = host.slice(1);
+        let entry = index.wildcard.find((w) => w.suffix === suffix);
+        if (!entry) index.wildcard.push((entry = { suffix, apis: [] }));
+        entry.apis.push(api);
+      } else {
+        const list = index.exact.get(host) ?? [];
+        list.push(api);
+        index.exact.set(host, list);
+      }
+    }
+  });
+
+  const byPrefixLength = (a: CompiledApi, b: CompiledApi) => b.prefix.length - a.prefix.length;
+  index.any.sort(byPrefixLength);
+  for (const list of index.exact.values()) list.sort(byPrefixLength);
+  for (const w of index.wildcard) w.apis.sort(byPrefixLength);
+  // Longer wildcard suffixes are more specific.
+  index.wildcard.sort((a, b) => b.suffix.length - a.suffix.length);
+
+  const accessLog = compileLogFormat(settings.accessLog, 'settings.accessLog.format', problems);
+  if (problems.length) throw new DefinitionError(problems);
+
+  return Object.freeze({
+    revision,
+    routeCount,
+    apiCount: definition.apis.length,
+    settings,
+    definition,
+    accessLog,
+    select: (host: string, rawPath: string) => select(index, host, rawPath),
+  });
+}
+
+function select(index: HostIndex, host: string, rawPath: string): ApiSelection | undefined {
+  if (index.exact.size) {
+    const list = index.exact.get(host);
+    const hit = list && matchPrefix(list, rawPath);
+    if (hit) return hit;
+  }
+  for (const w of index.wildcard) {
+    if (host.endsWith(w.suffix) && host.length > w.suffix.length) {
+      const hit = matchPrefix(w.apis, rawPath);
+      if (hit) return hit;
+    }
+  }
+  return matchPrefix(index.any, rawPath);
+}
+
+function matchPrefix(apis: readonly CompiledApi[], rawPath: string): ApiSelection | undefined {
+  for (const api of apis) {
+    const p = api.prefix;
+    if (p && !(rawPath.startsWith(p) && (rawPath.length === p.length || rawPath.charCodeAt(p.length) === 47))) continue;
+    // After the base path comes /{stage}{stagePath}.
+    const rest = p ? rawPath.slice(p.length) : rawPath;
+    const slash = rest.indexOf('/', 1);
+    const stageName = slash === -1 ? rest.slice(1) : rest.slice(1, slash);
+    const stagePath = slash === -1 ? '/' : rest.slice(slash);
+    return { api, stage: api.stages.get(stageName), stageName, stagePath };
+  }
+  return undefined;
+}
+
+function compileApi<Deps>(
+  apiDef: ApiDefinition,
+  ai: number,
+  definition: Definition,
+  deps: CompileDeps<Deps>,
+  problems: DefinitionProblem[],
+): CompiledApi {
+  const id = apiDef.id ?? deriveApiId(apiDef.name);
+  const stages = new Map<string, CompiledStage>();
+  for (const [stageName, stageDef] of Object.entries(apiDef.stages)) {
+    stages.set(stageName, compileStage(apiDef, id, ai, stageName, stageDef, definition, deps, problems));
+  }
+  let responder: GatewayResponder;
+  try {
+    responder = createGatewayResponder(apiDef.gatewayResponses ?? {});
+  } catch (err) {
+    problems.push({ path: `apis[${ai}].gatewayResponses`, message: (err as Error).message });
+    responder = createGatewayResponder();
+  }
+  return Object.freeze({ id, name: apiDef.name, prefix: apiDef.basePath === '/' ? '' : apiDef.basePath, responder, stages });
+}
+
+function compileStage<Deps>(
+  apiDef: ApiDefinition,
+  apiId: string,
+  ai: number,
+  stageName: string,
+  stageDef: StageDefinition,
+  definition: Definition,
+  deps: CompileDeps<Deps>,
+  problems: DefinitionProblem[],
+): CompiledStage {
+  const router = createRouter<CompiledRoute>();
+  const variables = Object.freeze({ ...stageDef.variables });
+  apiDef.routes.forEach((route: RouteDefinition, ri) => {
+    const at = `apis[${ai}].routes[${ri}]`;
+    try {
+      const chain: StageFn[] = [];
+      for (const factory of deps.stageFactories) {
+        const fn = factory.create({ api: apiDef, apiId, stageName, stage: stageDef, route, definition, deps: deps.stageDeps });
+        if (fn) chain.push(fn);
+      }
+      const integration =
+        route.integration.type === 'http_proxy'
+          ? createHttpProxyIntegration(route.integration, {
+              stageVariables: variables,
+              pools: deps.pools,
+              maxRequestBodyBytes: definition.settings.maxRequestBodyBytes,
+            })
+          : createMockIntegration(route.integration);
+      router.add(route.method, route.path, {
+        apiId,
+        apiName: apiDef.name,
+        stageName,
+        resourcePath: route.path,
+        routeKey: `${route.method} ${route.path}`,
+        method: route.method,
+        chain,
+        integration,
+      });
+    } catch (err) {
+      problems.push({ path: at, message: `stage ${stageName}: ${(err as Error).message}` });
+    }
+  });
+  const logSettings = stageDef.accessLog ?? definition.settings.accessLog;
+  const accessLog = compileLogFormat(logSettings, `apis[${ai}].stages.${stageName}.accessLog.format`, problems);
+  return Object.freeze({ name: stageName, variables, router, accessLog });
+}
+
+function compileLogFormat(
+  settings: { format: string; enabled: boolean },
+  path: string,
+  problems: DefinitionProblem[],
+): ((ctx: RequestContext) => string) | null {
+  if (!settings.enabled) return null;
+  try {
+    return compileAccessLogFormat(settings.format);
+  } catch (err) {
+    problems.push({ path, message: (err as Error).message });
+    return null;
+  }
+}

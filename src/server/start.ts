@@ -1,0 +1,226 @@
+// Composes one gateway node: store, counters, data-plane runtime and listener, control plane, admin
+// listener, the definition file watch, SIGHUP redeploys and the SIGTERM drain.
+import { readFile } from 'node:fs/promises';
+import { watch, type FSWatcher } from 'node:fs';
+import { basename, dirname, resolve } from 'node:path';
+import { systemClock, type Clock } from '../core/clock.ts';
+import { DefinitionError, formatProblems } from '../config/load.ts';
+import { openStore } from '../store/open-store.ts';
+import { openCounters } from '../store/counters/open-counters.ts';
+import { createLogger, type Logger } from '../observe/logger.ts';
+import { createGatewayMetrics } from '../observe/metrics.ts';
+import { createAccessLogger } from '../observe/access-log.ts';
+import { createUpstreamPools } from '../gateway/integrations/upstream-pools.ts';
+import { createGatewayRuntime, type GatewayRuntime } from '../gateway/runtime.ts';
+import { createDispatcher } from '../gateway/dispatch.ts';
+import { createGatewayServer } from '../gateway/server.ts';
+import { createControlPlane } from '../control/control-plane.ts';
+import { createAdminServer } from '../admin/admin-server.ts';
+import type { Store } from '../store/ports.ts';
+
+export interface HostPort {
+  host: string;
+  port: number;
+}
+
+export interface StartOptions {
+  configFile?: string;
+  dataDir: string;
+  listen?: HostPort;
+  adminListen?: HostPort;
+  /** `sqlite` (default, under dataDir), `sqlite:PATH` or `postgres://...` */
+  storage?: string;
+  /** `memory` (default) or `redis://...` */
+  counters?: string;
+  logLevel?: string;
+  env: NodeJS.ProcessEnv;
+  clock?: Clock;
+  /** Install SIGTERM/SIGINT/SIGHUP handlers (the CLI does; tests do not). */
+  handleSignals?: boolean;
+  /** Where the one-time bootstrap token and the banner go (default stderr). */
+  print?: (line: string) => void;
+  /** Access-log destination (default stdout). */
+  accessLogDestination?: 'stdout' | { file: string } | { stream: NodeJS.WritableStream };
+  drainTimeoutMs?: number;
+  watchConfig?: boolean;
+  /** Account-level throttle shared by every API (AWS default: 10,000 rps, burst 5,000). */
+  accountThrottle?: { rateLimit: number; burstLimit: number };
+}
+
+export interface RunningGateway {
+  readonly gatewayUrl: string;
+  readonly adminUrl: string;
+  readonly runtime: GatewayRuntime;
+  readonly store: Store;
+  readonly logger: Logger;
+  /** Redeploys the --config file (what SIGHUP and a file change do). */
+  reload(): Promise<void>;
+  close(): Promise<void>;
+}
+
+export async function startGateway(options: StartOptions): Promise<RunningGateway> {
+  const clock = options.clock ?? systemClock;
+  const print = options.print ?? ((line: string) => process.stderr.write(line + '\n'));
+  const logger = createLogger({ level: options.logLevel ?? options.env.PORTCULLIS_LOG_LEVEL ?? 'info' });
+  const listen = options.listen ?? { host: '127.0.0.1', port: 8080 };
+  const adminListen = options.adminListen ?? { host: '127.0.0.1', port: 9090 };
+
+  const store = await openStore(options.storage ?? 'sqlite', { dataDir: options.dataDir, clock });
+  const cleanups: Array<() => Promise<unknown> | unknown> = [() => store.close()];
+  const cleanup = async () => {
+    for (const fn of cleanups.reverse()) await Promise.resolve().then(fn).catch(() => {});
+  };
+  try {
+    const counters = await openCounters(options.counters ?? 'memory', {
+      onHealthChange: (ok: boolean, err?: unknown) =>
+        ok
+          ? logger.info({ component: 'counters' }, 'counter store reachable again')
+          : logger.error({ component: 'counters', err: String(err) }, 'counter store unreachable: throttles fail open, quotas follow their policy'),
+    });
+    cleanups.push(() => counters.close());
+    const metrics = createGatewayMetrics();
+    const accessLog = createAccessLogger({ destination: options.accessLogDestination ?? 'stdout' });
+    cleanups.push(() => accessLog.close());
+    const pools = createUpstreamPools();
+    cleanups.push(() => pools.close());
+
+    const runtime = createGatewayRuntime({
+      clock,
+      pools,
+      metrics,
+      accessLog,
+      stageDeps: { counters, clock, accountThrottle: options.accountThrottle ?? { rateLimit: 10_000, burstLimit: 5_000 } },
+      onInstall: (s) => logger.info({ revision: s.revision, apis: s.apiCount, routes: s.routeCount }, 'revision installed'),
+    });
+
+    const controlPlane = createControlPlane({ store, installer: runtime, clock, logger });
+    await controlPlane.start();
+    cleanups.push(() => controlPlane.stop());
+
+    const bootstrap = await controlPlane.ensureBootstrapToken({ envValue: options.env.PORTCULLIS_ADMIN_TOKEN });
+
+    const configFile = options.configFile ? resolve(options.configFile) : undefined;
+    const deployFile = async (reason: string) => {
+      if (!configFile) return;
+      const source = await readFile(configFile, 'utf8');
+      const result = await controlPlane.deploy({ source, comment: `${reason}: ${configFile}`, actor: 'portcullis serve' });
+      if (!result.unchanged) logger.info({ revision: result.revision.number, file: configFile }, `deployed ${basename(configFile)}`);
+    };
+    if (configFile) {
+      try {
+        await deployFile('serve --config');
+      } catch (err) {
+        if (err instanceof DefinitionError) {
+          throw new Error(`${configFile} is not a valid definition:\n${formatProblems(err.problems, configFile)}`);
+        }
+        throw err;
+      }
+    }
+
+    const reload = async (reason = 'reload') => {
+      try {
+        await deployFile(reason);
+      } catch (err) {
+        const detail = err instanceof DefinitionError ? formatProblems(err.problems, configFile) : String((err as Error).message ?? err);
+        logger.error({ file: configFile }, `not deployed, the running revision keeps serving:\n${detail}`);
+      }
+    };
+
+    const gateway = createGatewayServer({
+      handler: createDispatcher({
+        snapshot: runtime.snapshot,
+        clock,
+        observer: runtime,
+        secure: false,
+        draining: () => gateway.draining,
+        onError: (err, ctx) => logger.error({ err, requestId: ctx.requestId }, 'unexpected error while handling a request'),
+      }),
+    });
+    const gw = await gateway.listen(listen.host, listen.port);
+    cleanups.push(() => gateway.drain(options.drainTimeoutMs ?? 30_000));
+
+    const admin = createAdminServer({
+      controlPlane,
+      metrics,
+      logger,
+      clock,
+      readiness: async () => {
+        const checks: Record<string, string> = {};
+        checks.snapshot = runtime.snapshot() ? `revision ${runtime.snapshot()!.revision}` : 'no revision deployed';
+        try {
+          await store.ping();
+          checks.store = 'ok';
+        } catch (err) {
+          checks.store = `unreachable: ${(err as Error).message}`;
+        }
+        const h = counters.health();
+        checks.counters = h.ok ? 'ok' : `unreachable (failing open): ${h.lastError ?? ''}`;
+        return { ready: !!runtime.snapshot() && checks.store === 'ok', checks };
+      },
+    });
+    const ad = await admin.listen(adminListen.host, adminListen.port);
+    cleanups.push(() => admin.close());
+
+    let watcher: FSWatcher | undefined;
+    if (configFile && options.watchConfig !== false) {
+      let timer: NodeJS.Timeout | undefined;
+      // Watch the directory: editors replace files by rename, which ends a watch on the file itself.
+      watcher = watch(dirname(configFile), (_event, name) => {
+        if (name && name.toString() !== basename(configFile)) return;
+        clearTimeout(timer);
+        timer = setTimeout(() => void reload('file changed'), 200);
+      });
+      cleanups.push(() => watcher?.close());
+    }
+
+    const gatewayUrl = `http://${fmtHost(gw.host)}:${gw.port}`;
+    const adminUrl = `http://${fmtHost(ad.host)}:${ad.port}`;
+    print(`Portcullis gateway listening on ${gatewayUrl} (admin API on ${adminUrl}, store: ${store.kind} ${store.location})`);
+    if (bootstrap) {
+      print(`Admin token (shown once; store it now, e.g. export PORTCULLIS_ADMIN_TOKEN=...):\n  ${bootstrap}`);
+    }
+    const example = exampleCurl(runtime, gatewayUrl);
+    if (example) print(`Try: ${example}`);
+
+    let closing: Promise<void> | undefined;
+    const close = () => (closing ??= cleanup());
+
+    if (options.handleSignals) {
+      const onTerm = (signal: string) => {
+        logger.info({ signal }, 'draining: finishing in-flight requests');
+        close().then(
+          () => process.exit(0),
+          () => process.exit(1),
+        );
+      };
+      process.once('SIGTERM', () => onTerm('SIGTERM'));
+      process.once('SIGINT', () => onTerm('SIGINT'));
+      process.on('SIGHUP', () => void reload('SIGHUP'));
+    }
+
+    return { gatewayUrl, adminUrl, runtime, store, logger, reload: () => reload('reload'), close };
+  } catch (err) {
+    await cleanup();
+    throw err;
+  }
+}
+
+function fmtHost(host: string): string {
+  return host.includes(':') ? `[${host}]` : host;
+}
+
+/** A curl line for the first GET route without path parameters, so the banner shows something that works. */
+function exampleCurl(runtime: GatewayRuntime, base: string): string | undefined {
+  const snap = runtime.snapshot();
+  if (!snap) return undefined;
+  for (const api of snap.definition.apis) {
+    const stage = Object.keys(api.stages)[0];
+    if (!stage) continue;
+    const route = api.routes.find((r) => (r.method === 'GET' || r.method === 'ANY') && !r.path.includes('{'));
+    if (!route) continue;
+    const prefix = api.basePath === '/' ? '' : api.basePath;
+    const host = api.hosts?.find((h) => !h.startsWith('*.'));
+    return `curl -i ${host ? `-H 'Host: ${host}' ` : ''}${base}${prefix}/${stage}${route.path === '/' ? '' : route.path}`;
+  }
+  return undefined;
+}
