@@ -1,0 +1,190 @@
+// `npm run bench`: starts a real upstream, a bare undici proxy and the gateway (each in its own process),
+// loads each in turn with wrk (autocannon when wrk is missing) and prints requests/s, p50, p99 and the
+// ratios to the direct upstream and to the bare proxy, plus a fixed-rate latency run and route scaling.
+import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import net from 'node:net';
+import { tmpdir, cpus, totalmem } from 'node:os';
+import { join } from 'node:path';
+import { stringify } from 'yaml';
+
+const root = new URL('..', import.meta.url).pathname;
+const args = new Map<string, string>();
+for (let i = 2; i < process.argv.length; i += 2) args.set(process.argv[i].replace(/^--/, ''), process.argv[i + 1] ?? '');
+const DURATION = Number(args.get('duration') ?? 10);
+const WARMUP = Number(args.get('warmup') ?? 3);
+const CONNECTIONS = Number(args.get('connections') ?? 50);
+const ONLY = args.get('only')?.split(',');
+const useWrk = !args.has('autocannon') && spawnSync('wrk', ['--version']).error === undefined;
+
+interface Result {
+  name: string;
+  rps: number;
+  p50: number;
+  p99: number;
+  errors: number;
+}
+
+const procs: ChildProcess[] = [];
+const tmp = mkdtempSync(join(tmpdir(), 'portcullis-bench-'));
+process.on('exit', () => {
+  for (const p of procs) p.kill('SIGKILL');
+  rmSync(tmp, { recursive: true, force: true });
+});
+
+async function freePort(): Promise<number> {
+  return new Promise((resolve) => {
+    const s = net.createServer().listen(0, '127.0.0.1', () => {
+      const port = (s.address() as net.AddressInfo).port;
+      s.close(() => resolve(port));
+    });
+  });
+}
+
+async function waitPort(port: number, timeoutMs = 30_000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const ok = await new Promise<boolean>((resolve) => {
+      const s = net.connect(port, '127.0.0.1', () => (s.destroy(), resolve(true)));
+      s.on('error', () => resolve(false));
+    });
+    if (ok) return;
+    if (Date.now() > deadline) throw new Error(`nothing listening on ${port}`);
+    await new Promise((r) => setTimeout(r, 100));
+  }
+}
+
+function start(cmd: string[], env: Record<string, string> = {}): ChildProcess {
+  const p = spawn(process.execPath, cmd, { cwd: root, stdio: ['ignore', 'ignore', 'inherit'], env: { ...process.env, ...env } });
+  procs.push(p);
+  return p;
+}
+
+function stop(p: ChildProcess): Promise<void> {
+  return new Promise((resolve) => {
+    if (p.exitCode !== null) return resolve();
+    p.once('exit', () => resolve());
+    p.kill('SIGTERM');
+    setTimeout(() => p.kill('SIGKILL'), 5000).unref();
+  });
+}
+
+function rssMb(pid: number): number {
+  const status = readFileSync(`/proc/${pid}/status`, 'utf8');
+  return Number(/VmRSS:\s+(\d+)/.exec(status)![1]) / 1024;
+}
+
+function parseWrkLatency(text: string, pct: string): number {
+  const m = new RegExp(`\\s${pct}%\\s+([\\d.]+)(us|ms|s)`).exec(text);
+  if (!m) return NaN;
+  const v = Number(m[1]);
+  return m[2] === 'us' ? v / 1000 : m[2] === 's' ? v * 1000 : v;
+}
+
+async function load(name: string, url: string, opts: { duration?: number; rate?: number } = {}): Promise<Result> {
+  const duration = opts.duration ?? DURATION;
+  if (useWrk && !opts.rate) {
+    spawnSync('wrk', ['-t1', `-c${CONNECTIONS}`, `-d${WARMUP}s`, url]);
+    const out = spawnSync('wrk', ['-t1', `-c${CONNECTIONS}`, `-d${duration}s`, '--latency', url], { encoding: 'utf8' }).stdout;
+    const rps = Number(/Requests\/sec:\s+([\d.]+)/.exec(out)?.[1] ?? 0);
+    const non2xx = Number(/Non-2xx or 3xx responses:\s+(\d+)/.exec(out)?.[1] ?? 0);
+    const sockErr = /Socket errors: connect (\d+), read (\d+), write (\d+), timeout (\d+)/.exec(out);
+    const errors = non2xx + (sockErr ? sockErr.slice(1).reduce((a, b) => a + Number(b), 0) : 0);
+    return { name, rps, p50: parseWrkLatency(out, '50'), p99: parseWrkLatency(out, '99'), errors };
+  }
+  const { default: autocannon } = await import('autocannon');
+  const run = (d: number) =>
+    autocannon({ url, connections: CONNECTIONS, duration: d, ...(opts.rate ? { overallRate: opts.rate } : {}) }) as unknown as Promise<{
+      requests: { average: number };
+      latency: { p50: number; p99: number };
+      non2xx: number;
+      errors: number;
+    }>;
+  await run(WARMUP);
+  const r = await run(duration);
+  return { name, rps: r.requests.average, p50: r.latency.p50, p99: r.latency.p99, errors: r.non2xx + r.errors };
+}
+
+function definition(upstream: string, routes = 1, extra: object = {}) {
+  const list: object[] = [{ method: 'GET', path: '/bench', integration: { type: 'http_proxy', url: '${stageVariables.up}/' } }];
+  for (let i = 1; i < routes; i++) {
+    list.push({ method: 'GET', path: `/r${i}/{id}/items`, integration: { type: 'http_proxy', url: '${stageVariables.up}/{id}' } });
+  }
+  return {
+    settings: { accessLog: { format: 'JSON', enabled: true } },
+    apis: [{ name: 'bench', stages: { prod: { variables: { up: upstream } } }, routes: list, ...extra }],
+  };
+}
+
+async function startGateway(name: string, def: object): Promise<{ url: string; proc: ChildProcess }> {
+  const dir = join(tmp, name);
+  const file = join(tmp, `${name}.yaml`);
+  writeFileSync(file, stringify(def));
+  const port = await freePort();
+  const admin = await freePort();
+  const proc = start(['bin/portcullis.js', 'serve', '--config', file, '--data-dir', dir, '--listen', `127.0.0.1:${port}`, '--admin-listen', `127.0.0.1:${admin}`, '--log-level', 'warn'], {
+    PORTCULLIS_ADMIN_TOKEN: 'pcat_bench_' + 'b'.repeat(40),
+  });
+  await waitPort(port);
+  return { url: `http://127.0.0.1:${port}`, proc };
+}
+
+const want = (s: string) => !ONLY || ONLY.includes(s);
+const results: Result[] = [];
+const notes: string[] = [];
+
+const upPort = await freePort();
+start(['--import', 'tsx', 'bench/upstream.ts', '--port', String(upPort)]);
+await waitPort(upPort);
+const upstream = `http://127.0.0.1:${upPort}`;
+
+results.push(await load('direct upstream', `${upstream}/`));
+
+const bpPort = await freePort();
+const bare = start(['--import', 'tsx', 'bench/bare-proxy.ts', '--upstream', upstream, '--port', String(bpPort)]);
+await waitPort(bpPort);
+const bareResult = await load('bare undici proxy', `http://127.0.0.1:${bpPort}/`);
+results.push(bareResult);
+
+let gatewayResult: Result | undefined;
+if (want('passthrough')) {
+  const g = await startGateway('passthrough', definition(upstream));
+  gatewayResult = await load('gateway pass-through (access log on)', `${g.url}/prod/bench`);
+  results.push(gatewayResult);
+  // p99 at half the bare proxy's throughput, fixed rate, for both.
+  const half = Math.round(bareResult.rps / 2);
+  const gHalf = await load(`gateway @ ${half} req/s`, `${g.url}/prod/bench`, { rate: half });
+  const bHalf = await load(`bare proxy @ ${half} req/s`, `http://127.0.0.1:${bpPort}/`, { rate: half });
+  results.push(bHalf, gHalf);
+  notes.push(`p99 at half load: gateway ${gHalf.p99.toFixed(2)} ms vs bare proxy ${bHalf.p99.toFixed(2)} ms (difference ${(gHalf.p99 - bHalf.p99).toFixed(2)} ms)`);
+  await stop(g.proc);
+  const quiet = await startGateway('nolog', { ...definition(upstream), settings: { accessLog: { format: 'JSON', enabled: false } } });
+  results.push(await load('gateway pass-through (access log off)', `${quiet.url}/prod/bench`));
+  await stop(quiet.proc);
+}
+await stop(bare);
+
+if (want('routes')) {
+  for (const n of [10, 10_000]) {
+    const g = await startGateway(`routes${n}`, definition(upstream, n));
+    await new Promise((r) => setTimeout(r, 1000));
+    const rss = rssMb(g.proc.pid!);
+    const r = await load(`gateway, ${n} routes (param route)`, `${g.url}/prod/r${n - 1}/42/items`);
+    results.push(r);
+    notes.push(`RSS at rest with ${n} routes: ${rss.toFixed(1)} MB`);
+    await stop(g.proc);
+  }
+}
+
+const pad = (s: string, n: number) => s.padEnd(n);
+console.log(`\nPortcullis benchmark: ${useWrk ? 'wrk' : 'autocannon'}, ${CONNECTIONS} connections, ${DURATION} s after ${WARMUP} s warm-up`);
+console.log(`machine: ${cpus().length} x ${cpus()[0]?.model ?? 'cpu'}, ${(totalmem() / 2 ** 30).toFixed(0)} GiB, Node ${process.version}\n`);
+console.log(`${pad('scenario', 44)}${pad('req/s', 10)}${pad('p50 ms', 9)}${pad('p99 ms', 9)}${pad('errors', 8)}${pad('vs direct', 11)}vs bare proxy`);
+const direct = results[0].rps;
+for (const r of results) {
+  console.log(
+    `${pad(r.name, 44)}${pad(r.rps.toFixed(0), 10)}${pad(r.p50.toFixed(2), 9)}${pad(r.p99.toFixed(2), 9)}${pad(String(r.errors), 8)}${pad((r.rps / direct).toFixed(2) + 'x', 11)}${(r.rps / bareResult.rps).toFixed(2)}x`,
+  );
+}
+for (const n of notes) console.log(`- ${n}`);
+process.exit(0);
