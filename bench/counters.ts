@@ -1,0 +1,90 @@
+// Counter-store micro-benchmarks: ns per decision for the in-process adapter, decisions (round trips) per
+// second for Redis. Run: node --import tsx bench/counters.ts [--redis redis://127.0.0.1:6379] [--seconds 2]
+import { randomBytes } from 'node:crypto';
+import { Redis } from 'ioredis';
+import { createMemoryCounters } from '../src/store/counters/memory-counters.ts';
+import { openRedisCounters } from '../src/store/counters/redis-counters.ts';
+import type { BucketSpec } from '../src/store/counters/ports.ts';
+
+const args = new Map<string, string>();
+for (let i = 2; i < process.argv.length; i += 2) args.set(process.argv[i].replace(/^--/, ''), process.argv[i + 1] ?? '');
+const REDIS_URL = args.get('redis') ?? process.env.PORTCULLIS_TEST_REDIS_URL ?? 'redis://127.0.0.1:6379';
+const SECONDS = Number(args.get('seconds') ?? 2);
+
+// Big enough never to refuse, so every decision does the full read-decide-write work.
+const HUGE = { rateLimit: 1e6, burstLimit: 1_000_000 };
+const oneBucket: BucketSpec[] = [{ key: 'acct', ...HUGE }];
+// A throttle-stage route with a route, a stage and the account bucket.
+const threeBuckets: BucketSpec[] = [
+  { key: 'r:abcdef0123:prod:GET:/pets', ...HUGE },
+  { key: 's:abcdef0123:prod', ...HUGE },
+  { key: 'acct', ...HUGE },
+];
+
+function nsPerOp(name: string, fn: (i: number) => void): void {
+  for (let i = 0; i < 200_000; i++) fn(i); // warm-up (JIT)
+  const n = 2_000_000;
+  const t0 = process.hrtime.bigint();
+  for (let i = 0; i < n; i++) fn(i);
+  const ns = Number(process.hrtime.bigint() - t0) / n;
+  console.log(`  ${name.padEnd(44)} ${ns.toFixed(0).padStart(6)} ns/decision  (${(1e9 / ns / 1e6).toFixed(1)} M/s)`);
+}
+
+function benchMemory(): void {
+  console.log('memory adapter (one thread, synchronous):');
+  const c = createMemoryCounters();
+  const t0 = Date.now();
+  nsPerOp('takeBuckets, 1 bucket', (i) => c.takeBuckets(oneBucket, t0 + (i >>> 10)));
+  nsPerOp('takeBuckets, 3 buckets (route+stage+account)', (i) => c.takeBuckets(threeBuckets, t0 + (i >>> 10)));
+  const keys = Array.from({ length: 10_000 }, (_, i) => [{ key: `k:${i}`, ...HUGE }, ...threeBuckets.slice(1)]);
+  nsPerOp('takeBuckets, 3 buckets, 10,000 distinct keys', (i) => c.takeBuckets(keys[i % keys.length], t0 + (i >>> 10)));
+  nsPerOp('consumeQuota', (i) => c.consumeQuota(`q:${i & 1023}`, 1e12, t0 + 86_400_000, t0));
+}
+
+async function throughput(name: string, inFlight: number, op: (i: number) => unknown): Promise<void> {
+  let done = 0;
+  let degraded = 0;
+  const deadline = Date.now() + SECONDS * 1000;
+  const t0 = process.hrtime.bigint();
+  const lanes = Array.from({ length: inFlight }, async () => {
+    while (Date.now() < deadline) {
+      const r = (await op(done)) as { degraded?: boolean };
+      if (r.degraded) degraded++;
+      done++;
+    }
+  });
+  await Promise.all(lanes);
+  const secs = Number(process.hrtime.bigint() - t0) / 1e9;
+  const note = degraded ? `  (${degraded} degraded!)` : '';
+  console.log(`  ${name.padEnd(44)} ${Math.round(done / secs).toString().padStart(7)} decisions/s  (${((secs * 1e6) / done * inFlight).toFixed(0)} µs each)${note}`);
+}
+
+async function benchRedis(): Promise<void> {
+  const prefix = `pc-bench:${randomBytes(4).toString('hex')}:`;
+  let c: Awaited<ReturnType<typeof openRedisCounters>>;
+  try {
+    c = await openRedisCounters(REDIS_URL, { prefix, commandTimeoutMs: 1_000 });
+  } catch (err) {
+    console.log(`redis: skipped (${(err as Error).message})`);
+    return;
+  }
+  console.log(`redis adapter (${c.location}, one connection, one EVALSHA per decision):`);
+  const t0 = Date.now();
+  try {
+    // Warm-up: JIT, script cache, connection.
+    for (let i = 0; i < 5_000; i++) await c.takeBuckets(threeBuckets, t0);
+    await throughput('takeBuckets, 3 buckets, 1 in flight', 1, (i) => c.takeBuckets(threeBuckets, t0 + i));
+    await throughput('takeBuckets, 3 buckets, 64 in flight', 64, (i) => c.takeBuckets(threeBuckets, t0 + i));
+    await throughput('consumeQuota, 1 in flight', 1, () => c.consumeQuota('q', 1e12, t0 + 86_400_000, t0));
+    await throughput('consumeQuota, 64 in flight', 64, () => c.consumeQuota('q', 1e12, t0 + 86_400_000, t0));
+  } finally {
+    await c.close();
+    const admin = new Redis(REDIS_URL);
+    const keys = await admin.keys(`${prefix}*`);
+    if (keys.length) await admin.del(...keys);
+    admin.disconnect();
+  }
+}
+
+benchMemory();
+await benchRedis();

@@ -1,0 +1,98 @@
+// The stage/route/account throttle (phase 'throttle', reference section 4.3): per route, the buckets that
+// apply are fixed when the snapshot is compiled; per request, one all-or-nothing takeBuckets call.
+import type { Clock } from '../../../core/clock.ts';
+import { deny, type Denial } from '../../../core/denial.ts';
+import type { Throttle } from '../../../config/schema.ts';
+import type { BucketDecision, BucketSpec, CounterStore } from '../../../store/counters/ports.ts';
+import type { RouteBuild, StageFactory, StageFn, StageResult } from '../../pipeline/stage.ts';
+import { ALL_ROUTES_KEY, AccountThrottleSchema, bucketKeys, routeThrottleKey } from './schema.ts';
+
+export interface ThrottleDeps {
+  readonly counters: CounterStore;
+  readonly clock: Clock;
+  /** Shared by every API and stage of the gateway (ACCOUNT_THROTTLE_DEFAULT when the node sets none). */
+  readonly accountThrottle: { readonly rateLimit: number; readonly burstLimit: number };
+}
+
+/** A bucket with the words its refusal is logged with. */
+interface LabelledBucket {
+  readonly spec: BucketSpec;
+  readonly label: string;
+}
+
+/**
+ * The buckets a route passes through, most specific first: the route's method setting (its own entry, else
+ * the stage's "*\/*" entry, one bucket per route either way, as AWS applies "*\/*" per method), the stage
+ * throttle shared by all routes of the stage, and the account bucket.
+ */
+export function throttleBuckets(build: RouteBuild<ThrottleDeps>): readonly LabelledBucket[] {
+  const { apiId, stageName, stage, route } = build;
+  const buckets: LabelledBucket[] = [];
+  const own = routeThrottleKey(route.path, route.method);
+  const routeThrottles = stage.routeThrottles;
+  const [setting, settingKey] =
+    routeThrottles?.[own] !== undefined
+      ? [routeThrottles[own], own]
+      : routeThrottles?.[ALL_ROUTES_KEY] !== undefined
+        ? [routeThrottles[ALL_ROUTES_KEY], ALL_ROUTES_KEY]
+        : [undefined, ''];
+  if (setting !== undefined) {
+    const key = bucketKeys.route(apiId, stageName, route.method, route.path);
+    buckets.push(labelled(key, setting, `route throttle routeThrottles["${settingKey}"]`));
+  }
+  if (stage.throttle !== undefined) {
+    buckets.push(labelled(bucketKeys.stage(apiId, stageName), stage.throttle, 'stage throttle'));
+  }
+  buckets.push(accountBucket(build.deps.accountThrottle));
+  return buckets;
+}
+
+function labelled(key: string, t: Throttle, what: string): LabelledBucket {
+  return Object.freeze({
+    spec: Object.freeze({ key, rateLimit: t.rateLimit, burstLimit: t.burstLimit }),
+    label: `${what} bucket ${key} (rate ${t.rateLimit}/s, burst ${t.burstLimit})`,
+  });
+}
+
+// One validated account bucket per deps object, shared by every route compiled with it.
+const accountBuckets = new WeakMap<object, LabelledBucket>();
+function accountBucket(settings: ThrottleDeps['accountThrottle']): LabelledBucket {
+  let bucket = accountBuckets.get(settings);
+  if (bucket === undefined) {
+    const parsed = AccountThrottleSchema.safeParse(settings);
+    if (!parsed.success) throw new Error(`accountThrottle: ${parsed.error.issues.map((i) => `${i.path.join('.')} ${i.message}`).join('; ')}`);
+    bucket = labelled(bucketKeys.account(), parsed.data, 'account throttle');
+    accountBuckets.set(settings, bucket);
+  }
+  return bucket;
+}
+
+const STORE_CLOSED_DETAIL = 'throttle: counter store unavailable, failing closed';
+
+function toDenial(d: BucketDecision, buckets: readonly LabelledBucket[]): Denial {
+  const retry = d.retryAfterMs;
+  const waitText = Number.isFinite(retry) ? `retry in ${retry} ms` : 'never refills';
+  const detail = d.deniedBy >= 0 ? `${buckets[d.deniedBy].label} is empty; ${waitText}` : STORE_CLOSED_DETAIL;
+  // Retry-After is whole seconds (RFC 9110 10.2.3), rounded up; a bucket that never refills gets none.
+  return Number.isFinite(retry)
+    ? deny('THROTTLED', { detail, headers: { 'Retry-After': String(Math.max(1, Math.ceil(retry / 1000))) } })
+    : deny('THROTTLED', { detail });
+}
+
+export const throttleStage: StageFactory<ThrottleDeps> = Object.freeze({
+  name: 'throttle',
+  phase: 'throttle' as const,
+  create(build: RouteBuild<ThrottleDeps>): StageFn {
+    const buckets = throttleBuckets(build);
+    const specs: readonly BucketSpec[] = Object.freeze(buckets.map((b) => b.spec));
+    const { counters, clock } = build.deps;
+    // Fail-open answers (decision.degraded, allowed) pass like any other; counters.health() and its
+    // onHealthChange callback tell the logs and /readyz.
+    const decide = (d: BucketDecision): StageResult => (d.allowed ? undefined : toDenial(d, buckets));
+    return function throttle() {
+      const d = counters.takeBuckets(specs, clock.now());
+      // The memory store answers synchronously: no promise, no microtask on the hot path.
+      return d instanceof Promise ? d.then(decide) : decide(d);
+    };
+  },
+});

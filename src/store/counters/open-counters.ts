@@ -1,0 +1,25 @@
+// Opens the counters adapter named by a spec: 'memory' (in-process, the default) or a redis:// / rediss://
+// URL (shared by every gateway node).
+import { createMemoryCounters } from './memory-counters.ts';
+import type { CounterStore } from './ports.ts';
+import { openRedisCounters, type RedisCountersOptions } from './redis-counters.ts';
+
+export type CountersSpec = 'memory' | `redis://${string}` | `rediss://${string}`;
+
+/** Redis options (prefix, failMode, onHealthChange...) at the top level; the memory adapter uses only clock. */
+export interface OpenCountersOptions extends RedisCountersOptions {
+  /** Memory adapter: how often full buckets and ended quota windows are dropped. */
+  readonly sweepIntervalMs?: number;
+}
+
+export function isCountersSpec(spec: string): spec is CountersSpec {
+  return spec === 'memory' || spec.startsWith('redis://') || spec.startsWith('rediss://');
+}
+
+export async function openCounters(spec: string, options: OpenCountersOptions = {}): Promise<CounterStore> {
+  if (spec === 'memory') return createMemoryCounters({ clock: options.clock, sweepIntervalMs: options.sweepIntervalMs });
+  if (spec.startsWith('redis://') || spec.startsWith('rediss://')) return openRedisCounters(spec, options);
+  // Only the scheme: the rest of a URL may hold a password.
+  const scheme = /^[a-z][a-z0-9+.-]*:/i.exec(spec)?.[0] ?? '(no scheme)';
+  throw new Error(`counters: unknown store ${JSON.stringify(scheme)}: expected "memory" or a redis:// or rediss:// URL`);
+}

@@ -1,0 +1,94 @@
+// The counters port (ARCHITECTURE.md section 4): token buckets and quota counters, exact across nodes.
+// Adapters: in-process (memory-counters.ts) and Redis (redis-counters.ts); one contract suite checks both.
+
+export interface BucketSpec {
+  /** Stable key, built once per route when the configuration is compiled (for example "s:{apiId}:{stage}"). */
+  readonly key: string;
+  /** Tokens per second, may be fractional; 0 = never refills. */
+  readonly rateLimit: number;
+  /** Capacity; the bucket starts full; 0 refuses everything. */
+  readonly burstLimit: number;
+}
+
+export interface BucketDecision {
+  readonly allowed: boolean;
+  /** Whole tokens left: the least over all buckets when allowed, the refusing bucket's when refused. */
+  readonly remaining: number;
+  /** 0 when allowed; else ms until the refusing bucket(s) could pass; Infinity when they never will. */
+  readonly retryAfterMs: number;
+  /** Index in specs of the bucket that refused (the one with the longest wait); -1 when allowed. */
+  readonly deniedBy: number;
+  /** Set when the store could not be asked and the decision comes from the fail mode. */
+  readonly degraded?: true;
+}
+
+export interface QuotaDecision {
+  readonly allowed: boolean;
+  /** Requests counted in the current window, this one included when allowed. */
+  readonly used: number;
+  readonly remaining: number;
+  /** Set when the store could not be asked and the decision comes from the fail mode. */
+  readonly degraded?: true;
+}
+
+export interface CounterHealth {
+  readonly ok: boolean;
+  /** Clock time (ms) of the last change of `ok`. */
+  readonly since: number;
+  /** Message of the error that made the store unhealthy; absent while healthy. */
+  readonly lastError?: string;
+}
+
+/** What to answer when the store cannot be asked: AWS lets requests through when it cannot check usage. */
+export type FailMode = 'open' | 'closed';
+
+export interface CounterStore {
+  readonly kind: 'memory' | 'redis';
+
+  /**
+   * Atomically checks every bucket and consumes one token from EACH only if ALL allow: a request that
+   * passes the key bucket but fails the stage bucket leaves the key's token in place. Never throws for a
+   * broken store (the adapter answers with its fail mode, marked `degraded`). The memory adapter answers
+   * synchronously; callers must not await when no promise is returned. Keys in one call must be distinct.
+   */
+  takeBuckets(specs: readonly BucketSpec[], nowMs: number): BucketDecision | Promise<BucketDecision>;
+
+  /**
+   * Quota: counts one request against `key` in the window ending at `windowEndMs`, only if the count stays
+   * <= limit. A stored window that ended before `windowEndMs` starts over at 0; a stored window ending
+   * later (another node already rolled over) is counted into. `nowMs` only bounds how long the counter is
+   * kept. Never throws for a broken store (fail mode, `degraded`).
+   */
+  consumeQuota(key: string, limit: number, windowEndMs: number, nowMs: number): QuotaDecision | Promise<QuotaDecision>;
+
+  /** Requests counted for `key` in the window live at `nowMs` (0 when none). Control plane: may reject. */
+  getQuota(key: string, nowMs: number): Promise<number>;
+
+  /**
+   * Sets the count for `key` in the window ending at `windowEndMs` (AWS "replace /remaining": used = limit -
+   * remaining; 0 resets). Control plane: may reject.
+   */
+  setQuota(key: string, used: number, windowEndMs: number, nowMs: number): Promise<void>;
+
+  health(): CounterHealth;
+  close(): Promise<void>;
+}
+
+/** The decision a broken store answers with, per fail mode. */
+export function failBucketDecision(mode: FailMode): BucketDecision {
+  return mode === 'open' ? FAIL_OPEN_BUCKETS : FAIL_CLOSED_BUCKETS;
+}
+
+export function failQuotaDecision(mode: FailMode, limit: number): QuotaDecision {
+  return mode === 'open'
+    ? { allowed: true, used: 0, remaining: limit, degraded: true }
+    : { allowed: false, used: 0, remaining: 0, degraded: true };
+}
+
+const FAIL_OPEN_BUCKETS: BucketDecision = Object.freeze({
+  allowed: true, remaining: 0, retryAfterMs: 0, deniedBy: -1, degraded: true,
+});
+// When closed, refuse with a short retry: the store may be back in a second.
+const FAIL_CLOSED_BUCKETS: BucketDecision = Object.freeze({
+  allowed: false, remaining: 0, retryAfterMs: 1000, deniedBy: -1, degraded: true,
+});

@@ -1,0 +1,385 @@
+// Redis counters for a cluster of gateway nodes: one Lua script per decision (one round trip), so token
+// buckets and quotas are exact across nodes; a broken Redis never throws into the request path.
+import { Redis, type RedisOptions } from 'ioredis';
+import { systemClock, type Clock } from '../../core/clock.ts';
+import {
+  failBucketDecision, failQuotaDecision,
+  type BucketDecision, type BucketSpec, type CounterHealth, type CounterStore, type FailMode, type QuotaDecision,
+} from './ports.ts';
+
+/*
+ * Time. Scripts decide with the gateway's nowMs, passed as an argument, not with Redis TIME:
+ * - the Clock stays injectable, so the contract suite runs the same fake-time tests against Redis and
+ *   memory (Redis TIME cannot be moved);
+ * - a Redis failover to a replica whose clock differs would otherwise jump every bucket at once.
+ * Cost, clock skew between gateway nodes: a node running d ms ahead refills a bucket d ms early, once; the
+ * bucket then keeps the later time (updatedMs never goes back), so nodes that are behind credit nothing until
+ * they catch up. Over any interval at most rateLimit * d extra tokens are handed out, on top of
+ * burst + rate * elapsed (with NTP, d is a few ms: well below one token for any rate under 1000/s). Quota
+ * windows are decided by the window end the caller computed (a node still in the previous window counts into
+ * the newer one once a peer rolled over), so skew only moves the rollover instant by d.
+ * Expiry uses relative PEXPIRE (window end - nowMs, bucket refill time) rather than PEXPIREAT: the result
+ * is the same when the clocks agree and stays right when Redis's wall clock does not agree with the gateway's
+ * (or with a test's fake clock). Expiry is garbage collection only; correctness lives in the stored values.
+ *
+ * Redis Cluster: all buckets of one decision must live in one slot; wrap keys in a {hash tag} if this adapter
+ * is ever pointed at a cluster (the account bucket is shared by every request anyway).
+ */
+
+/**
+ * KEYS[i]: bucket i. ARGV[1]: nowMs; ARGV[2i], ARGV[2i+1]: rateLimit, burstLimit of bucket i.
+ * A bucket is a hash {t: tokens, u: updatedMs}; a missing one is full. Same arithmetic as token-bucket.ts.
+ * Returns {allowed 0|1, remaining, retryAfterMs (-1 = never), deniedBy (0-based, -1)}.
+ */
+const TAKE_BUCKETS_LUA = `
+local EPS = 1e-9
+local now = tonumber(ARGV[1])
+local n = #KEYS
+local tok, upd = {}, {}
+local deniedBy, worst, remaining = -1, -1, nil
+for i = 1, n do
+  local rate = tonumber(ARGV[2 * i])
+  local cap = tonumber(ARGV[2 * i + 1])
+  local v = redis.call('HMGET', KEYS[i], 't', 'u')
+  local t, u = cap, now
+  if v[1] then
+    t = tonumber(v[1])
+    u = tonumber(v[2])
+    if t > cap then t = cap end
+    if now > u then
+      t = t + (now - u) * rate / 1000
+      if t > cap then t = cap end
+      u = now
+    end
+  end
+  tok[i] = t
+  upd[i] = u
+  if t + EPS < 1 then
+    local wait = math.huge
+    if rate > 0 and cap + EPS >= 1 then
+      wait = math.max(1, math.ceil((1 - t - EPS) * 1000 / rate))
+    end
+    if wait > worst then
+      worst = wait
+      deniedBy = i - 1
+      remaining = math.floor(t + EPS)
+    end
+  elseif deniedBy < 0 then
+    local left = math.floor(t - 1 + EPS)
+    if remaining == nil or left < remaining then remaining = left end
+  end
+end
+if deniedBy >= 0 then
+  if worst == math.huge then worst = -1 end
+  return {0, remaining, worst, deniedBy}
+end
+for i = 1, n do
+  local rate = tonumber(ARGV[2 * i])
+  local cap = tonumber(ARGV[2 * i + 1])
+  local t = tok[i] - 1
+  if t < 0 then t = 0 end
+  redis.call('HSET', KEYS[i], 't', string.format('%.17g', t), 'u', string.format('%.17g', upd[i]))
+  if rate > 0 then
+    -- Gone once it would be full again (a missing bucket is a full one), plus a second for clock skew.
+    local ttl = math.ceil((cap - t) * 1000 / rate) + 1000
+    if ttl > 1e15 then ttl = 1e15 end
+    redis.call('PEXPIRE', KEYS[i], string.format('%d', ttl))
+  else
+    -- Never refills: forgetting it would mint a full burst.
+    redis.call('PERSIST', KEYS[i])
+  end
+end
+return {1, remaining, 0, -1}
+`;
+
+/**
+ * KEYS[1]: quota hash {n: used, e: windowEndMs}. ARGV: limit, windowEndMs, nowMs, graceMs.
+ * A stored window ending before windowEndMs is over (start at 0); one ending later is the current one.
+ * Returns {allowed 0|1, used}.
+ */
+const CONSUME_QUOTA_LUA = `
+local limit = tonumber(ARGV[1])
+local wend = tonumber(ARGV[2])
+local now = tonumber(ARGV[3])
+local grace = tonumber(ARGV[4])
+local v = redis.call('HMGET', KEYS[1], 'n', 'e')
+local used = 0
+if v[1] and tonumber(v[2]) >= wend then
+  used = tonumber(v[1])
+  wend = tonumber(v[2])
+end
+if used + 1 > limit then return {0, used} end
+if used > 0 then
+  used = redis.call('HINCRBY', KEYS[1], 'n', 1)
+else
+  used = 1
+  redis.call('HSET', KEYS[1], 'n', 1, 'e', string.format('%.17g', wend))
+end
+local ttl = math.ceil(math.max(1, wend - now) + grace)
+redis.call('PEXPIRE', KEYS[1], string.format('%d', ttl))
+return {1, used}
+`;
+
+/** KEYS[1]: quota hash. ARGV: used, windowEndMs, nowMs, graceMs. */
+const SET_QUOTA_LUA = `
+local wend = tonumber(ARGV[2])
+local now = tonumber(ARGV[3])
+if wend <= now then
+  redis.call('DEL', KEYS[1])
+  return 0
+end
+redis.call('HSET', KEYS[1], 'n', ARGV[1], 'e', string.format('%.17g', wend))
+redis.call('PEXPIRE', KEYS[1], string.format('%d', math.ceil(wend - now + tonumber(ARGV[4]))))
+return 1
+`;
+
+export interface RedisCountersOptions {
+  /** Prepended to every key, so deployments and test runs sharing a Redis stay apart. */
+  readonly prefix?: string;
+  /** Token buckets when Redis cannot be asked: 'open' lets requests through (AWS behaviour). */
+  readonly failMode?: FailMode;
+  /** Quotas when Redis cannot be asked. */
+  readonly quotaFailMode?: FailMode;
+  /** A decision that takes longer than this is answered by the fail mode (the request path never waits longer). */
+  readonly commandTimeoutMs?: number;
+  /** How long opening waits for the first connection. */
+  readonly connectTimeoutMs?: number;
+  /** Opening fails when Redis is unreachable (default); false starts degraded and connects in the background. */
+  readonly waitForConnection?: boolean;
+  /** Reconnect backoff cap; the adapter reconnects forever and recovers by itself. */
+  readonly reconnectMaxDelayMs?: number;
+  /** Called when health changes; an outage is reported at most once per this interval. */
+  readonly healthReportIntervalMs?: number;
+  readonly onHealthChange?: (ok: boolean, error?: Error) => void;
+  /** Clock for health timestamps and report pacing (decisions use the nowMs they are given). */
+  readonly clock?: Clock;
+  /** How long a quota counter outlives its window end, so lagging nodes still count into it. */
+  readonly quotaGraceMs?: number;
+  /** Extra ioredis options (TLS, sentinels...); the failure-handling options above win. */
+  readonly redis?: RedisOptions;
+}
+
+type ScriptFn = (...args: Array<string | number>) => Promise<unknown>;
+
+export class RedisCounters implements CounterStore {
+  readonly kind = 'redis' as const;
+  /** host:port/db without credentials, for logs. */
+  readonly location: string;
+  readonly #redis: Redis;
+  readonly #prefix: string;
+  readonly #failMode: FailMode;
+  readonly #quotaFailMode: FailMode;
+  readonly #quotaGraceMs: number;
+  readonly #clock: Clock;
+  readonly #reportIntervalMs: number;
+  readonly #onHealthChange: ((ok: boolean, error?: Error) => void) | undefined;
+  readonly #takeBuckets: ScriptFn;
+  readonly #consumeQuota: ScriptFn;
+  readonly #setQuota: ScriptFn;
+  #ok = false;
+  #since: number;
+  #lastError: string | undefined = 'not connected yet';
+  /** The health last told to onHealthChange (true at start: the first outage is news). */
+  #reportedOk = true;
+  #lastReportMs = Number.NEGATIVE_INFINITY;
+  #closing = false;
+
+  constructor(url: string, options: RedisCountersOptions = {}) {
+    const {
+      prefix = 'portcullis:',
+      failMode = 'open',
+      quotaFailMode = 'open',
+      commandTimeoutMs = 100,
+      connectTimeoutMs = 2_000,
+      reconnectMaxDelayMs = 1_000,
+      healthReportIntervalMs = 10_000,
+      onHealthChange,
+      clock = systemClock,
+      quotaGraceMs = 60_000,
+      redis = {},
+    } = options;
+    this.#prefix = prefix;
+    this.#failMode = failMode;
+    this.#quotaFailMode = quotaFailMode;
+    this.#quotaGraceMs = quotaGraceMs;
+    this.#clock = clock;
+    this.#since = clock.now();
+    this.#reportIntervalMs = healthReportIntervalMs;
+    this.#onHealthChange = onHealthChange;
+    this.location = redactRedisUrl(url);
+
+    this.#redis = new Redis(url, {
+      ...redis,
+      lazyConnect: true,
+      // Fail fast instead of queueing: a request must not wait for a reconnect, and a queue built up during
+      // an outage would replay stale decisions afterwards.
+      enableOfflineQueue: false,
+      maxRetriesPerRequest: 0,
+      autoResendUnfulfilledCommands: false,
+      commandTimeout: commandTimeoutMs,
+      connectTimeout: connectTimeoutMs,
+      retryStrategy: (times) => Math.min(50 * 2 ** Math.min(times, 10), reconnectMaxDelayMs),
+    });
+    this.#redis.on('ready', () => this.#markOk());
+    this.#redis.on('error', (err: Error) => this.#markFailed(err));
+    this.#redis.on('close', () => {
+      // The first sign of an outage; while already down, keep the more telling error (ECONNREFUSED...).
+      if (this.#ok) this.#markFailed(new Error('connection to Redis closed'));
+    });
+    // EVALSHA with an automatic EVAL fallback on NOSCRIPT (a restarted Redis has an empty script cache).
+    this.#redis.defineCommand('portcullisTakeBuckets', { lua: TAKE_BUCKETS_LUA });
+    this.#redis.defineCommand('portcullisConsumeQuota', { lua: CONSUME_QUOTA_LUA, numberOfKeys: 1 });
+    this.#redis.defineCommand('portcullisSetQuota', { lua: SET_QUOTA_LUA, numberOfKeys: 1 });
+    const commands = this.#redis as unknown as Record<string, ScriptFn>;
+    this.#takeBuckets = commands.portcullisTakeBuckets.bind(this.#redis);
+    this.#consumeQuota = commands.portcullisConsumeQuota.bind(this.#redis);
+    this.#setQuota = commands.portcullisSetQuota.bind(this.#redis);
+  }
+
+  /** Connects; rejects with a clear message when Redis cannot be reached. */
+  async connect(): Promise<void> {
+    try {
+      await this.#redis.connect();
+    } catch (err) {
+      const cause = this.#lastError ?? (err as Error).message;
+      throw new Error(`counters: cannot reach Redis at ${this.location}: ${cause}`, { cause: err });
+    }
+  }
+
+  takeBuckets(specs: readonly BucketSpec[], nowMs: number): BucketDecision | Promise<BucketDecision> {
+    const n = specs.length;
+    if (n === 0) return { allowed: true, remaining: Number.POSITIVE_INFINITY, retryAfterMs: 0, deniedBy: -1 };
+    if (this.#redis.status !== 'ready') return failBucketDecision(this.#failMode);
+    const args: Array<string | number> = new Array(1 + 3 * n);
+    args[0] = n;
+    for (let i = 0; i < n; i++) args[1 + i] = this.#prefix + 'b:' + specs[i].key;
+    args[1 + n] = nowMs;
+    for (let i = 0; i < n; i++) {
+      args[2 + n + 2 * i] = specs[i].rateLimit;
+      args[3 + n + 2 * i] = specs[i].burstLimit;
+    }
+    return this.#takeBuckets(...args).then(
+      (reply) => {
+        if (!this.#ok) this.#markOk();
+        const [allowed, remaining, retry, deniedBy] = reply as [number, number, number, number];
+        return {
+          allowed: allowed === 1,
+          remaining,
+          retryAfterMs: retry < 0 ? Number.POSITIVE_INFINITY : retry,
+          deniedBy,
+        };
+      },
+      (err: Error) => {
+        this.#markFailed(err);
+        return failBucketDecision(this.#failMode);
+      },
+    );
+  }
+
+  consumeQuota(key: string, limit: number, windowEndMs: number, nowMs: number): QuotaDecision | Promise<QuotaDecision> {
+    if (this.#redis.status !== 'ready') return failQuotaDecision(this.#quotaFailMode, limit);
+    return this.#consumeQuota(this.#prefix + 'q:' + key, limit, windowEndMs, nowMs, this.#quotaGraceMs).then(
+      (reply) => {
+        if (!this.#ok) this.#markOk();
+        const [allowed, used] = reply as [number, number];
+        return { allowed: allowed === 1, used, remaining: Math.max(0, limit - used) };
+      },
+      (err: Error) => {
+        this.#markFailed(err);
+        return failQuotaDecision(this.#quotaFailMode, limit);
+      },
+    );
+  }
+
+  async getQuota(key: string, nowMs: number): Promise<number> {
+    const [n, e] = await this.#redis.hmget(this.#prefix + 'q:' + key, 'n', 'e');
+    return n !== null && e !== null && Number(e) > nowMs ? Number(n) : 0;
+  }
+
+  async setQuota(key: string, used: number, windowEndMs: number, nowMs: number): Promise<void> {
+    const n = Math.max(0, Math.floor(used));
+    await this.#setQuota(this.#prefix + 'q:' + key, n, windowEndMs, nowMs, this.#quotaGraceMs);
+  }
+
+  health(): CounterHealth {
+    return this.#ok
+      ? { ok: true, since: this.#since }
+      : { ok: false, since: this.#since, lastError: this.#lastError ?? 'unknown error' };
+  }
+
+  async close(): Promise<void> {
+    this.#closing = true;
+    if (this.#redis.status === 'ready') {
+      try {
+        await this.#redis.quit();
+        return;
+      } catch {
+        // fall through to a hard disconnect
+      }
+    }
+    this.#redis.disconnect();
+  }
+
+  #markOk(): void {
+    if (this.#closing) return;
+    if (!this.#ok) {
+      this.#ok = true;
+      this.#since = this.#clock.now();
+      this.#lastError = undefined;
+    }
+    // Recoveries are always reported when the outage was: the log must not end on "down" while up.
+    if (!this.#reportedOk) this.#report(true);
+  }
+
+  #markFailed(err: Error): void {
+    if (this.#closing) return;
+    const now = this.#clock.now();
+    if (this.#ok) {
+      this.#ok = false;
+      this.#since = now;
+    }
+    this.#lastError = err.message || String(err);
+    // At most one outage report per interval, however many requests fail; a flap that was not reported is
+    // reported by the next failure after the interval (reconnect attempts fail too, so that comes).
+    if (this.#reportedOk && now - this.#lastReportMs >= this.#reportIntervalMs) this.#report(false, err);
+  }
+
+  #report(ok: boolean, err?: Error): void {
+    this.#reportedOk = ok;
+    this.#lastReportMs = this.#clock.now();
+    if (this.#onHealthChange === undefined) return;
+    try {
+      this.#onHealthChange(ok, err);
+    } catch {
+      // A broken logger must not break the request path.
+    }
+  }
+}
+
+/** Creates the adapter and, unless waitForConnection is false, waits for Redis (rejecting clearly if down). */
+export async function openRedisCounters(url: string, options: RedisCountersOptions = {}): Promise<RedisCounters> {
+  const counters = new RedisCounters(url, options);
+  if (options.waitForConnection === false) {
+    counters.connect().catch(() => {
+      // Reported through health/onHealthChange; the client keeps reconnecting.
+    });
+    return counters;
+  }
+  try {
+    await counters.connect();
+  } catch (err) {
+    await counters.close();
+    throw err;
+  }
+  return counters;
+}
+
+/** redis://user:secret@host:6379/2 -> redis://host:6379/2 (secrets never reach logs). */
+export function redactRedisUrl(url: string): string {
+  try {
+    const u = new URL(url);
+    return `${u.protocol}//${u.host}${u.pathname === '/' ? '' : u.pathname}`;
+  } catch {
+    return '(invalid Redis URL)';
+  }
+}

@@ -1,0 +1,258 @@
+// Runs the counters contract against Redis (127.0.0.1:6379, or PORTCULLIS_TEST_REDIS_URL), then kills and
+// restarts a redis-server of its own to check the fail mode, health reporting and recovery.
+import { after, before, describe, test } from 'node:test';
+import assert from 'node:assert/strict';
+import { spawn, type ChildProcess } from 'node:child_process';
+import { once } from 'node:events';
+import { createServer } from 'node:net';
+import { randomBytes } from 'node:crypto';
+import { Redis } from 'ioredis';
+import { createFakeClock } from '../../src/core/clock.ts';
+import { openRedisCounters, redactRedisUrl, type RedisCounters } from '../../src/store/counters/redis-counters.ts';
+import { openCounters } from '../../src/store/counters/open-counters.ts';
+import { counterContract } from './counter-contract.ts';
+
+const REDIS_URL = process.env.PORTCULLIS_TEST_REDIS_URL ?? 'redis://127.0.0.1:6379';
+const PREFIX = `pc-test:${process.pid}:${randomBytes(4).toString('hex')}:`;
+
+/** Deletes every key of this run (the prefix is unique to it). */
+async function deleteKeys(url: string, prefix: string): Promise<void> {
+  const admin = new Redis(url, { lazyConnect: true, maxRetriesPerRequest: 1 });
+  admin.on('error', () => {}); // connect() rejects with it
+  try {
+    await admin.connect();
+    let cursor = '0';
+    do {
+      const [next, keys] = await admin.scan(cursor, 'MATCH', `${prefix}*`, 'COUNT', 1000);
+      cursor = next;
+      if (keys.length > 0) await admin.del(...keys);
+    } while (cursor !== '0');
+  } finally {
+    admin.disconnect();
+  }
+}
+
+// Unreachable Redis fails here, loudly: open() rejects with "cannot reach Redis at ...".
+counterContract({
+  name: `redis (${redactRedisUrl(REDIS_URL)})`,
+  open: () => openRedisCounters(REDIS_URL, { prefix: PREFIX, commandTimeoutMs: 2_000 }),
+  openPeer: () => openRedisCounters(REDIS_URL, { prefix: PREFIX, commandTimeoutMs: 2_000 }),
+  cleanup: () => deleteKeys(REDIS_URL, PREFIX),
+});
+
+describe('redis adapter specifics', () => {
+  let counters: RedisCounters;
+  const prefix = `${PREFIX}specific:`;
+  before(async () => {
+    counters = await openRedisCounters(REDIS_URL, { prefix });
+  });
+  after(async () => {
+    await counters?.close();
+    await deleteKeys(REDIS_URL, prefix);
+  });
+
+  test('keys carry the prefix; buckets expire once full again; rate-0 buckets persist; quotas expire after the window', async () => {
+    const admin = new Redis(REDIS_URL);
+    try {
+      const now = 1_000_000; // any epoch: expiry is relative
+      await counters.takeBuckets([{ key: 'r', rateLimit: 2, burstLimit: 10 }, { key: 'z', rateLimit: 0, burstLimit: 3 }], now);
+      await counters.consumeQuota('k', 5, now + 30_000, now);
+      const keys = (await admin.keys(`${prefix}*`)).sort();
+      assert.deepEqual(keys, [`${prefix}b:r`, `${prefix}b:z`, `${prefix}q:k`]);
+      const ttl = await admin.pttl(`${prefix}b:r`);
+      assert.ok(ttl > 1_000 && ttl <= 1_500, `refill 1 token at 2/s = 500 ms + 1 s margin, got ${ttl}`);
+      assert.equal(await admin.pttl(`${prefix}b:z`), -1);
+      const qttl = await admin.pttl(`${prefix}q:k`);
+      assert.ok(qttl > 80_000 && qttl <= 90_000, `window end + 60 s grace, got ${qttl}`);
+    } finally {
+      admin.disconnect();
+    }
+  });
+
+  test('openCounters picks Redis for redis:// URLs', async () => {
+    const c = await openCounters(REDIS_URL, { prefix });
+    assert.equal(c.kind, 'redis');
+    await c.close();
+  });
+
+  test('an unreachable Redis fails opening with a clear message and no credentials', async () => {
+    const port = await freePort();
+    await assert.rejects(
+      openRedisCounters(`redis://user:hunter2@127.0.0.1:${port}`, { connectTimeoutMs: 500 }),
+      (err: Error) => err.message.includes(`cannot reach Redis at redis://127.0.0.1:${port}`) && !err.message.includes('hunter2'),
+    );
+  });
+});
+
+describe('redis outage: fail mode, health, recovery (own redis-server)', () => {
+  let port = 0;
+  let server: ChildProcess | undefined;
+  const children = new Set<ChildProcess>();
+  // Never leave a redis-server behind, even when the run is cut short.
+  process.once('exit', () => {
+    for (const child of children) child.kill('SIGKILL');
+  });
+
+  /** Starts redis-server on `port`; resolves once THIS child (checked by pid) answers PING. */
+  const startServer = async (): Promise<ChildProcess> => {
+    const child = spawn('redis-server', ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no'], {
+      stdio: 'ignore',
+    });
+    children.add(child);
+    child.on('exit', () => children.delete(child));
+    child.on('error', () => {}); // seen as exitCode below
+    try {
+      await waitFor(async () => {
+        if (child.exitCode !== null || child.signalCode !== null) throw new Error(`redis-server on port ${port} exited (${child.exitCode ?? child.signalCode})`);
+        const probe = new Redis(port, '127.0.0.1', { lazyConnect: true, retryStrategy: () => null, maxRetriesPerRequest: 0 });
+        probe.on('error', () => {});
+        try {
+          await probe.connect();
+          // Another run's server may hold the port we were given: only our own child counts.
+          const info = await probe.info('server');
+          return new RegExp(`^process_id:${child.pid}\\r?$`, 'm').test(info);
+        } catch {
+          return false;
+        } finally {
+          probe.disconnect();
+        }
+      }, 10_000, `redis-server to accept connections on port ${port}`);
+    } catch (err) {
+      child.kill('SIGKILL');
+      throw err;
+    }
+    return child;
+  };
+
+  const stopServer = async () => {
+    if (server === undefined || server.exitCode !== null || server.signalCode !== null) return;
+    const exited = once(server, 'exit');
+    server.kill('SIGKILL');
+    await exited;
+  };
+
+  before(async () => {
+    // A port another process grabs between freePort() and redis-server's bind makes the start fail: retry.
+    for (let attempt = 1; ; attempt++) {
+      port = await freePort();
+      try {
+        server = await startServer();
+        return;
+      } catch (err) {
+        if (attempt === 3) throw err;
+      }
+    }
+  });
+  after(async () => {
+    await stopServer();
+    for (const child of children) child.kill('SIGKILL');
+  });
+
+  test('decisions follow the fail mode while Redis is down; health goes false, is reported once, then recovers', async () => {
+    const clock = createFakeClock(); // paces health reports; the test moves it
+    const reports: Array<[boolean, string | undefined]> = [];
+    const url = `redis://127.0.0.1:${port}`;
+    const open = await openRedisCounters(url, {
+      prefix: 'pc-outage:',
+      clock,
+      healthReportIntervalMs: 10_000,
+      onHealthChange: (ok, err) => reports.push([ok, err?.message]),
+      reconnectMaxDelayMs: 100,
+    });
+    const closed = await openRedisCounters(url, { prefix: 'pc-outage:', failMode: 'closed', quotaFailMode: 'closed', reconnectMaxDelayMs: 100 });
+    try {
+      const specs = [{ key: 'k', rateLimit: 0, burstLimit: 1 }];
+      const now = clock.now();
+      // Healthy: a real decision, the one token is gone for both handles.
+      assert.deepEqual(await open.takeBuckets(specs, now), { allowed: true, remaining: 0, retryAfterMs: 0, deniedBy: -1 });
+      assert.equal((await closed.takeBuckets(specs, now)).allowed, false);
+      assert.equal(open.health().ok, true);
+
+      await stopServer();
+
+      // Down: the open adapter lets requests through, the closed one refuses; both say so (degraded).
+      for (let i = 0; i < 5; i++) {
+        const d = await open.takeBuckets(specs, now);
+        assert.equal(d.allowed, true);
+        assert.equal(d.degraded, true);
+        const q = await open.consumeQuota('q', 1, now + 60_000, now);
+        assert.deepEqual([q.allowed, q.degraded], [true, true]);
+        const c = await closed.takeBuckets(specs, now);
+        assert.deepEqual([c.allowed, c.degraded], [false, true]);
+        const cq = await closed.consumeQuota('q', 1, now + 60_000, now);
+        assert.deepEqual([cq.allowed, cq.degraded], [false, true]);
+      }
+      const h = open.health();
+      assert.equal(h.ok, false);
+      assert.equal(typeof h.lastError, 'string');
+      assert.equal(closed.health().ok, false);
+      assert.equal(reports.length, 1, `one outage report, however many failures: ${JSON.stringify(reports)}`);
+      assert.equal(reports[0][0], false);
+
+      // Within the interval, more failures stay quiet; once it passed and Redis is still down, nothing new
+      // is reported either (the outage was already told).
+      clock.advance(20_000);
+      await open.takeBuckets(specs, now);
+      assert.equal(reports.length, 1);
+
+      server = await startServer();
+      // Bounded polling: the client reconnects on its own.
+      await waitFor(async () => open.health().ok && closed.health().ok, 10_000, 'the adapters to reconnect');
+      assert.deepEqual(reports.at(-1), [true, undefined]);
+      assert.equal(reports.length, 2);
+
+      // Back to real decisions (the new server is empty: the bucket is full again).
+      const d = await open.takeBuckets(specs, now);
+      assert.deepEqual([d.allowed, d.degraded], [true, undefined]);
+      const c = await closed.takeBuckets(specs, now);
+      assert.deepEqual([c.allowed, c.degraded, c.deniedBy], [false, undefined, 0]);
+      assert.equal((await closed.consumeQuota('q', 1, now + 60_000, now)).allowed, true);
+    } finally {
+      await open.close();
+      await closed.close();
+    }
+  });
+
+  test('waitForConnection false: starts degraded while Redis is down, then connects by itself', async () => {
+    await stopServer();
+    const reports: boolean[] = [];
+    const c = await openRedisCounters(`redis://127.0.0.1:${port}`, {
+      prefix: 'pc-lazy:',
+      waitForConnection: false,
+      reconnectMaxDelayMs: 100,
+      onHealthChange: (ok) => reports.push(ok),
+    });
+    try {
+      assert.equal(c.health().ok, false);
+      const d = await c.takeBuckets([{ key: 'k', rateLimit: 1, burstLimit: 1 }], 0);
+      assert.deepEqual([d.allowed, d.degraded], [true, true]);
+      server = await startServer();
+      await waitFor(async () => c.health().ok, 10_000, 'the adapter to connect');
+      const e = await c.takeBuckets([{ key: 'k', rateLimit: 1, burstLimit: 1 }], 0);
+      assert.deepEqual([e.allowed, e.degraded], [true, undefined]);
+      assert.deepEqual(reports, [false, true]);
+    } finally {
+      await c.close();
+    }
+  });
+});
+
+async function freePort(): Promise<number> {
+  const srv = createServer();
+  srv.listen(0, '127.0.0.1');
+  await once(srv, 'listening');
+  const { port } = srv.address() as { port: number };
+  srv.close();
+  await once(srv, 'close');
+  return port;
+}
+
+/** Polls `check` every 50 ms until true; fails after `timeoutMs` naming what it waited for. */
+async function waitFor(check: () => Promise<boolean>, timeoutMs: number, what: string): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    if (await check()) return;
+    if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 50));
+  }
+}
