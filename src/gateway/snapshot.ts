@@ -96,7 +96,7 @@ export function compileSnapshot<Deps>(definition: Definition, revision: number, 
   // Longer wildcard suffixes are more specific.
   index.wildcard.sort((a, b) => b.suffix.length - a.suffix.length);
 
-  const accessLog = compileLogFormat(settings.accessLog, 'settings.accessLog.format', problems);
+  const accessLog = compileLogFormat(settings.accessLog, settings.accountId, 'settings.accessLog.format', problems);
   if (problems.length) throw new DefinitionError(problems);
 
   return Object.freeze({
@@ -204,18 +204,19 @@ function compileStage<Deps>(
     }
   });
   const logSettings = stageDef.accessLog ?? definition.settings.accessLog;
-  const accessLog = compileLogFormat(logSettings, `apis[${ai}].stages.${stageName}.accessLog.format`, problems);
+  const accessLog = compileLogFormat(logSettings, definition.settings.accountId, `apis[${ai}].stages.${stageName}.accessLog.format`, problems);
   return Object.freeze({ name: stageName, variables, router, accessLog });
 }
 
 function compileLogFormat(
   settings: { format: string; enabled: boolean },
+  accountId: string,
   path: string,
   problems: DefinitionProblem[],
 ): ((ctx: RequestContext) => string) | null {
   if (!settings.enabled) return null;
   try {
-    return compileAccessLogFormat(settings.format);
+    return compileAccessLogFormat(settings.format, { accountId });
   } catch (err) {
     problems.push({ path, message: (err as Error).message });
     return null;

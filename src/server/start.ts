@@ -79,7 +79,10 @@ export async function startGateway(options: StartOptions): Promise<RunningGatewa
     });
     cleanups.push(() => counters.close());
     const metrics = createGatewayMetrics();
-    const accessLog = createAccessLogger({ destination: options.accessLogDestination ?? 'stdout' });
+    const accessLog = createAccessLogger({
+      destination: options.accessLogDestination ?? 'stdout',
+      onDrop: (n: number) => metrics.countAccessLogDrop(n),
+    });
     cleanups.push(() => accessLog.close());
     const pools = createUpstreamPools();
     cleanups.push(() => pools.close());
@@ -103,7 +106,13 @@ export async function startGateway(options: StartOptions): Promise<RunningGatewa
     const deployFile = async (reason: string) => {
       if (!configFile) return;
       const source = await readFile(configFile, 'utf8');
-      const result = await controlPlane.deploy({ source, comment: `${reason}: ${configFile}`, actor: 'portcullis serve' });
+      const result = await controlPlane.deploy({ source, comment: `${reason}: ${configFile}`, actor: 'portcullis serve' }).then(
+        (r) => (metrics.countConfigReload('success'), r),
+        (err) => {
+          metrics.countConfigReload('failure');
+          throw err;
+        },
+      );
       if (!result.unchanged) logger.info({ revision: result.revision.number, file: configFile }, `deployed ${basename(configFile)}`);
     };
     if (configFile) {

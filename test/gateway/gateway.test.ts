@@ -126,7 +126,7 @@ describe('gateway data plane', () => {
     const id = '4b7c1f0e-2a3d-4e5f-8a9b-0c1d2e3f4a5b';
     const kept = await request(gw.url, '/pets-api/prod/pets/mine', { headers: { 'x-amzn-requestid': id } });
     assert.equal(kept.headers['x-amzn-requestid'], id);
-    const replaced = await request(gw.url, '/pets-api/prod/pets/mine', { headers: { 'x-amzn-requestid': 'evil\u0000' } });
+    const replaced = await request(gw.url, '/pets-api/prod/pets/mine', { headers: { 'x-amzn-requestid': 'not-a-uuid' } });
     assert.match(String(replaced.headers['x-amzn-requestid']), UUID);
   });
 
