@@ -101,6 +101,10 @@ export async function startGateway(options: StartOptions): Promise<RunningGatewa
     cleanups.push(() => controlPlane.stop());
 
     const bootstrap = await controlPlane.ensureBootstrapToken({ envValue: options.env.PORTCULLIS_ADMIN_TOKEN });
+    // Printed at once: the value exists nowhere else, and a failing --config below must not lose it.
+    if (bootstrap) {
+      print(`Admin token (shown once; store it now, e.g. export PORTCULLIS_ADMIN_TOKEN=...):\n  ${bootstrap}`);
+    }
 
     const configFile = options.configFile ? resolve(options.configFile) : undefined;
     const deployFile = async (reason: string) => {
@@ -185,9 +189,6 @@ export async function startGateway(options: StartOptions): Promise<RunningGatewa
     const gatewayUrl = `http://${fmtHost(gw.host)}:${gw.port}`;
     const adminUrl = `http://${fmtHost(ad.host)}:${ad.port}`;
     print(`Portcullis gateway listening on ${gatewayUrl} (admin API on ${adminUrl}, store: ${store.kind} ${store.location})`);
-    if (bootstrap) {
-      print(`Admin token (shown once; store it now, e.g. export PORTCULLIS_ADMIN_TOKEN=...):\n  ${bootstrap}`);
-    }
     const example = exampleCurl(runtime, gatewayUrl);
     if (example) print(`Try: ${example}`);
 
