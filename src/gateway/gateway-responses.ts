@@ -60,7 +60,7 @@ export function createGatewayResponder(overrides: Partial<Record<string, Gateway
 
       res.statusCode = status;
       res.setHeader('content-type', contentType);
-      res.setHeader('x-amzn-errortype', info.errorType || (status >= 500 ? 'InternalServerErrorException' : 'BadRequestException'));
+      res.setHeader('x-amzn-ErrorType', info.errorType || (status >= 500 ? 'InternalServerErrorException' : 'BadRequestException'));
       if (denial.headers) for (const k in denial.headers) res.setHeader(k, denial.headers[k]);
       if (applied) {
         for (const [name, fn] of applied.headers) {
