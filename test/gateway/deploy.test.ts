@@ -153,7 +153,7 @@ describe('portcullis serve process', () => {
     try {
       let stderr = '';
       child.stderr.on('data', (c: Buffer) => (stderr += c.toString()));
-      const url = await eventually(() => /listening on (http:\/\/[^\s]+)/.exec(stderr)?.[1], 20_000);
+      const url = (await eventually(() => /listening on (http:\/\/[^\s]+)/.exec(stderr)?.[1], 20_000)) as string;
       const exited = new Promise<number | null>((r) => child.on('exit', (code) => r(code)));
       const inflight = request(url, '/prod/slow');
       await arrivedP;
