@@ -10,7 +10,8 @@ const NAME = /^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$/;
 const STAGE_NAME = /^[A-Za-z0-9_-]{1,128}$/;
 const VARIABLE_NAME = /^[A-Za-z0-9_]{1,64}$/;
 const HEADER_NAME = /^[!#$%&'*+.^_`|~0-9A-Za-z-]{1,256}$/;
-const HOST = /^(\*\.)?([a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?)(\.[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?)*$/;
+// Capitals are allowed although hosts are lowercased first: the JSON Schema for editors sees the input as written.
+const HOST = /^(\*\.)?([a-zA-Z0-9]([a-zA-Z0-9-]{0,61}[a-zA-Z0-9])?)(\.[a-zA-Z0-9]([a-zA-Z0-9-]{0,61}[a-zA-Z0-9])?)*$/;
 
 export const ThrottleSchema = z
   .strictObject({
@@ -97,7 +98,10 @@ export const GatewayResponseSchema = z
 const responseTypeKeys = CUSTOMIZABLE_RESPONSE_TYPES as [string, ...string[]];
 
 export const ApiSchema = z.strictObject({
-  name: z.string().regex(NAME, 'names are 1-128 letters, digits, ".", "_" or "-"'),
+  name: z
+    .string()
+    .regex(NAME, 'names are 1-128 letters, digits, ".", "_" or "-"')
+    .describe('Unique name of the API; usage plans and the admin API refer to it.'),
   id: z
     .string()
     .regex(/^[a-z0-9]{10}$/, 'an API id is 10 lowercase letters or digits')
@@ -110,9 +114,17 @@ export const ApiSchema = z.strictObject({
     .max(100)
     .optional()
     .describe('Host names that select this API (case-insensitive, port ignored). Absent: any host.'),
-  stages: z.record(z.string().regex(STAGE_NAME, 'stage names are letters, digits, _ and -'), StageSchema),
-  routes: z.array(RouteSchema).max(100_000),
-  gatewayResponses: z.partialRecord(z.enum(responseTypeKeys), GatewayResponseSchema).optional(),
+  stages: z
+    .record(z.string().regex(STAGE_NAME, 'stage names are letters, digits, _ and -'), StageSchema)
+    .describe('Stages by name; a request path is basePath + "/" + stage + route path.'),
+  routes: z
+    .array(RouteSchema)
+    .max(100_000)
+    .describe('Method + path template → integration. Every stage serves every route.'),
+  gatewayResponses: z
+    .partialRecord(z.enum(responseTypeKeys), GatewayResponseSchema)
+    .optional()
+    .describe('Per-API overrides of gateway responses, by response type (THROTTLED, ACCESS_DENIED, DEFAULT_4XX...).'),
 });
 
 export const SettingsSchema = z.strictObject({
@@ -131,10 +143,10 @@ export const SettingsSchema = z.strictObject({
 });
 
 export const DefinitionSchema = z.strictObject({
-  $schema: z.string().optional(),
-  version: z.literal(1).default(1),
-  settings: SettingsSchema.default(SettingsSchema.parse({})),
-  apis: z.array(ApiSchema).max(10_000),
+  $schema: z.string().optional().describe('Path or URL of this JSON Schema, for editors; ignored by the gateway.'),
+  version: z.literal(1).default(1).describe('Version of the definition format.'),
+  settings: SettingsSchema.default(SettingsSchema.parse({})).describe('Gateway-wide settings.'),
+  apis: z.array(ApiSchema).max(10_000).describe('The APIs this gateway serves.'),
 });
 
 export type Throttle = z.infer<typeof ThrottleSchema>;
