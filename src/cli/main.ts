@@ -357,21 +357,19 @@ function contentTypeOf(file: string): string {
  * passes here is not refused by `deploy` for a reason only compilation finds.
  */
 async function validateLocally(source: Buffer, file: string): Promise<ValidationResult> {
-  const [{ validateDefinition }, { createGatewayRuntime }, { createUpstreamPools }, { createMemoryCounters }, { ACCOUNT_THROTTLE_DEFAULT }] =
-    await Promise.all([
-      import('../control/control-plane.ts'),
-      import('../gateway/runtime.ts'),
-      import('../gateway/integrations/upstream-pools.ts'),
-      import('../store/counters/memory-counters.ts'),
-      import('../gateway/stages/throttle/schema.ts'),
-    ]);
+  const [{ validateDefinition }, { createGatewayRuntime }, { createUpstreamPools }, { createMemoryCounters }] = await Promise.all([
+    import('../control/control-plane.ts'),
+    import('../gateway/runtime.ts'),
+    import('../gateway/integrations/upstream-pools.ts'),
+    import('../store/counters/memory-counters.ts'),
+  ]);
   const counters = createMemoryCounters({ clock: systemClock });
   const pools = createUpstreamPools();
   try {
     const runtime = createGatewayRuntime({
       clock: systemClock,
       pools,
-      stageDeps: { counters, clock: systemClock, accountThrottle: ACCOUNT_THROTTLE_DEFAULT },
+      stageDeps: { counters, clock: systemClock },
     });
     return validateDefinition(runtime, source, { fileName: file });
   } finally {

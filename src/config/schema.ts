@@ -133,6 +133,9 @@ export const SettingsSchema = z.strictObject({
   maxRequestBodyBytes: z.number().int().min(0).max(1 << 30).default(10 * 1024 * 1024),
   maxHeaderBytes: z.number().int().min(1024).max(65_536).default(10_240),
   maxUriBytes: z.number().int().min(256).max(65_536).default(10_240),
+  accountThrottle: ThrottleSchema.default({ rateLimit: 10_000, burstLimit: 5_000 }).describe(
+    'Account-level token bucket shared by every API and stage (AWS default: 10,000 rps, burst 5,000).',
+  ),
   accessLog: z
     .strictObject({
       format: z.string().min(1).max(3072).default('JSON'),

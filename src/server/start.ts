@@ -43,8 +43,6 @@ export interface StartOptions {
   accessLogDestination?: 'stdout' | { file: string } | { stream: NodeJS.WritableStream };
   drainTimeoutMs?: number;
   watchConfig?: boolean;
-  /** Account-level throttle shared by every API (AWS default: 10,000 rps, burst 5,000). */
-  accountThrottle?: { rateLimit: number; burstLimit: number };
 }
 
 export interface RunningGateway {
@@ -92,7 +90,7 @@ export async function startGateway(options: StartOptions): Promise<RunningGatewa
       pools,
       metrics,
       accessLog,
-      stageDeps: { counters, clock, accountThrottle: options.accountThrottle ?? { rateLimit: 10_000, burstLimit: 5_000 } },
+      stageDeps: { counters, clock },
       onInstall: (s) => logger.info({ revision: s.revision, apis: s.apiCount, routes: s.routeCount }, 'revision installed'),
     });
 

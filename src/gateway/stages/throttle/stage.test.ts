@@ -37,7 +37,9 @@ interface Harness {
 
 function harness(accountThrottle = BIG, counters: CounterStore = createMemoryCounters()): Harness {
   const clock = createFakeClock();
-  const deps: ThrottleDeps = { counters, clock, accountThrottle };
+  const deps: ThrottleDeps = { counters, clock };
+  // The account bucket comes from the definition's settings.accountThrottle.
+  const withAccount = (def: Definition): Definition => ({ ...def, settings: { ...def.settings, accountThrottle } });
   return {
     clock,
     counters,
@@ -45,7 +47,7 @@ function harness(accountThrottle = BIG, counters: CounterStore = createMemoryCou
     fn(def, i = 0) {
       const api = def.apis[0];
       const fn = throttleStage.create({
-        api, apiId: API_ID, stageName: 'prod', stage: api.stages.prod, route: api.routes[i], definition: def, deps,
+        api, apiId: API_ID, stageName: 'prod', stage: api.stages.prod, route: api.routes[i], definition: withAccount(def), deps,
       });
       assert.ok(fn, 'the throttle stage always applies (account bucket)');
       return fn;
@@ -203,9 +205,11 @@ test('a recompiled snapshot keeps counting in the same buckets (keys are stable 
   assert.equal(passes(h.fn(again), 5), 1);
 });
 
-test('the account throttle comes from deps and is validated once', () => {
+test('the account throttle comes from settings.accountThrottle and is validated', () => {
   assert.deepEqual(AccountThrottleSchema.parse(undefined), ACCOUNT_THROTTLE_DEFAULT);
   assert.deepEqual(ACCOUNT_THROTTLE_DEFAULT, { rateLimit: 10_000, burstLimit: 5_000 });
+  assert.deepEqual(definition({}).settings.accountThrottle, ACCOUNT_THROTTLE_DEFAULT);
+  assert.equal(DefinitionSchema.safeParse({ settings: { accountThrottle: { rateLimit: -1, burstLimit: 5 } }, apis: [] }).success, false);
   const h = harness({ rateLimit: -1, burstLimit: 5 });
   assert.throws(() => h.fn(definition({})), /accountThrottle: rateLimit/);
 });

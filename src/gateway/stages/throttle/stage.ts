@@ -10,8 +10,6 @@ import { ALL_ROUTES_KEY, AccountThrottleSchema, bucketKeys, routeThrottleKey } f
 export interface ThrottleDeps {
   readonly counters: CounterStore;
   readonly clock: Clock;
-  /** Shared by every API and stage of the gateway (ACCOUNT_THROTTLE_DEFAULT when the node sets none). */
-  readonly accountThrottle: { readonly rateLimit: number; readonly burstLimit: number };
 }
 
 /** A bucket with the words its refusal is logged with. */
@@ -43,7 +41,7 @@ export function throttleBuckets(build: RouteBuild<ThrottleDeps>): readonly Label
   if (stage.throttle !== undefined) {
     buckets.push(labelled(bucketKeys.stage(apiId, stageName), stage.throttle, 'stage throttle'));
   }
-  buckets.push(accountBucket(build.deps.accountThrottle));
+  buckets.push(accountBucket(build.definition.settings.accountThrottle));
   return buckets;
 }
 
@@ -54,9 +52,9 @@ function labelled(key: string, t: Throttle, what: string): LabelledBucket {
   });
 }
 
-// One validated account bucket per deps object, shared by every route compiled with it.
+// One validated account bucket per definition (settings.accountThrottle), shared by every route compiled with it.
 const accountBuckets = new WeakMap<object, LabelledBucket>();
-function accountBucket(settings: ThrottleDeps['accountThrottle']): LabelledBucket {
+function accountBucket(settings: Throttle): LabelledBucket {
   let bucket = accountBuckets.get(settings);
   if (bucket === undefined) {
     const parsed = AccountThrottleSchema.safeParse(settings);
