@@ -69,6 +69,20 @@ export const MockIntegrationSchema = z.strictObject({
 
 export const IntegrationSchema = z.discriminatedUnion('type', [HttpProxyIntegrationSchema, MockIntegrationSchema]);
 
+/**
+ * How a route authenticates callers. A build refuses a definition that names an auth type no registered
+ * stage enforces (src/gateway/snapshot.ts), so a route can never be silently left open.
+ */
+export const RouteAuthSchema = z
+  .union([
+    z.enum(['none', 'iam', 'mtls']),
+    z.strictObject({
+      authorizer: z.string().min(1).max(128).describe('Name of an authorizer defined under `authorizers`.'),
+      scopes: z.array(z.string().min(1).max(256)).max(50).optional().describe('Any one of these scopes suffices.'),
+    }),
+  ])
+  .describe('none, iam (Signature V4), mtls (client certificate), or { authorizer, scopes }.');
+
 export const RouteSchema = z.strictObject({
   method: z.enum([...HTTP_METHODS, 'ANY']).describe('HTTP method, or ANY for every method.'),
   path: z
@@ -77,7 +91,11 @@ export const RouteSchema = z.strictObject({
     .max(1024)
     .describe('Path template inside the stage: /pets/{id}, greedy /files/{proxy+} as the last segment.'),
   description: z.string().max(1024).optional(),
-  auth: z.literal('none').default('none').describe('Authentication for the route.'),
+  auth: RouteAuthSchema.default('none'),
+  apiKeyRequired: z
+    .boolean()
+    .default(false)
+    .describe('Require an API key (x-api-key header, or the authorizer\'s usageIdentifierKey) in a usage plan for this stage.'),
   integration: IntegrationSchema,
 });
 
@@ -121,6 +139,14 @@ export const ApiSchema = z.strictObject({
     .array(RouteSchema)
     .max(100_000)
     .describe('Method + path template → integration. Every stage serves every route.'),
+  apiKeySource: z
+    .enum(['HEADER', 'AUTHORIZER'])
+    .default('HEADER')
+    .describe('Where API keys come from: the x-api-key header, or a custom authorizer\'s usageIdentifierKey.'),
+  resourcePolicy: z
+    .unknown()
+    .optional()
+    .describe('IAM resource policy document for the API (validated by the policy engine).'),
   gatewayResponses: z
     .partialRecord(z.enum(responseTypeKeys), GatewayResponseSchema)
     .optional()
@@ -158,6 +184,7 @@ export type HttpProxyIntegration = z.infer<typeof HttpProxyIntegrationSchema>;
 export type MockIntegration = z.infer<typeof MockIntegrationSchema>;
 export type Integration = z.infer<typeof IntegrationSchema>;
 export type RouteDefinition = z.infer<typeof RouteSchema>;
+export type RouteAuth = z.infer<typeof RouteAuthSchema>;
 export type GatewayResponseDefinition = z.infer<typeof GatewayResponseSchema>;
 export type ApiDefinition = z.infer<typeof ApiSchema>;
 export type Settings = z.infer<typeof SettingsSchema>;

@@ -177,10 +177,16 @@ function compileStage<Deps>(
     const at = `apis[${ai}].routes[${ri}]`;
     try {
       const chain: StageFn[] = [];
+      const phases = new Set<string>();
       for (const factory of deps.stageFactories) {
         const fn = factory.create({ api: apiDef, apiId, stageName, stage: stageDef, route, definition, deps: deps.stageDeps });
-        if (fn) chain.push(fn);
+        if (fn) {
+          chain.push(fn);
+          phases.add(factory.phase);
+        }
       }
+      const unenforced = unenforcedSecurity(apiDef, route, phases);
+      if (unenforced) throw new Error(unenforced);
       const integration =
         route.integration.type === 'http_proxy'
           ? createHttpProxyIntegration(route.integration, {
@@ -206,6 +212,24 @@ function compileStage<Deps>(
   const logSettings = stageDef.accessLog ?? definition.settings.accessLog;
   const accessLog = compileLogFormat(logSettings, definition.settings.accountId, `apis[${ai}].stages.${stageName}.accessLog.format`, problems);
   return Object.freeze({ name: stageName, variables, router, accessLog });
+}
+
+/**
+ * A definition may name security this build cannot enforce (an auth type, API keys, a resource policy
+ * whose stage is not registered). Serving such a route would leave it open, so the revision is refused.
+ */
+function unenforcedSecurity(api: ApiDefinition, route: RouteDefinition, phases: ReadonlySet<string>): string | undefined {
+  if (route.auth !== 'none' && !phases.has('authenticate')) {
+    const what = typeof route.auth === 'string' ? `auth: ${route.auth}` : `auth: { authorizer: ${route.auth.authorizer} }`;
+    return `${what} is not supported by this build of Portcullis, so the route cannot be served`;
+  }
+  if (route.apiKeyRequired && !phases.has('api-key')) {
+    return 'apiKeyRequired: true is not supported by this build of Portcullis, so the route cannot be served';
+  }
+  if (api.resourcePolicy !== undefined && !phases.has('resource-policy') && !phases.has('authorize')) {
+    return 'resourcePolicy is not supported by this build of Portcullis, so the API cannot be served';
+  }
+  return undefined;
 }
 
 function compileLogFormat(
