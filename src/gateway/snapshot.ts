@@ -193,6 +193,8 @@ function compileStage<Deps>(
               stageVariables: variables,
               pools: deps.pools,
               maxRequestBodyBytes: definition.settings.maxRequestBodyBytes,
+              // A {name+} parameter keeps its slashes when substituted into the URL.
+              greedyParameters: [...route.path.matchAll(/\{([A-Za-z0-9_]+)\+\}/g)].map((m) => m[1]),
             })
           : createMockIntegration(route.integration);
       router.add(route.method, route.path, {

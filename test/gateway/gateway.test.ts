@@ -33,6 +33,7 @@ describe('gateway data plane', () => {
             { method: 'ANY', path: '/files/{proxy+}', integration: { type: 'http_proxy', url: '${stageVariables.backend}/store/{proxy}' } },
             { method: 'POST', path: '/files/upload', integration: { type: 'mock', statusCode: 201, body: 'created' } },
             { method: 'GET', path: '/', integration: { type: 'mock', body: { root: true } } },
+            { method: 'GET', path: '/docs/{page+}', integration: { type: 'http_proxy', url: '${stageVariables.backend}/manual/{page}' } },
           ],
           gatewayResponses: {
             MISSING_AUTHENTICATION_TOKEN: {
@@ -72,6 +73,11 @@ describe('gateway data plane', () => {
     assert.equal(upload.body, 'created');
     const greedy = await request(gw.url, '/pets-api/prod/files/a/b%20c/d.txt', { method: 'PUT', body: 'x' });
     assert.deepEqual(JSON.parse(greedy.body), { upstream: true, method: 'PUT', url: '/store/a/b%20c/d.txt' });
+  });
+
+  test('a named greedy parameter keeps its slashes', async () => {
+    const res = await request(gw.url, '/pets-api/prod/docs/a/b/c.html');
+    assert.equal(JSON.parse(res.body).url, '/manual/a/b/c.html');
   });
 
   test('an encoded slash in a parameter cannot change the upstream path', async () => {
