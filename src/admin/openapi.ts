@@ -1,5 +1,6 @@
 // The admin API's own OpenAPI 3.1 document, served at GET /v1/openapi.json. A test keeps it and the
 // server's route table in step (every route documented, every documented operation served, same roles).
+import { VERSION } from '../core/version.ts';
 import { readFileSync } from 'node:fs';
 import { ADMIN_ROLES } from '../store/ports.ts';
 import { ADMIN_ERRORS } from './admin-errors.ts';
@@ -7,7 +8,7 @@ import { ADMIN_ERRORS } from './admin-errors.ts';
 /** Marks each operation with the least role that may call it; absent means no token is needed. */
 export const ROLE_EXTENSION = 'x-portcullis-role';
 
-const version = (JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version: string }).version;
+const version = VERSION;
 
 const ref = (name: string) => ({ $ref: `#/components/schemas/${name}` });
 const json = (schema: object) => ({ 'application/json': { schema } });

@@ -1,5 +1,6 @@
 // The `portcullis` command: `serve` runs a gateway node, `validate` checks a definition locally, and the
 // other commands drive a running gateway through its admin API (src/cli/admin-client.ts).
+import { VERSION } from '../core/version.ts';
 import { readFileSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import { basename, extname } from 'node:path';
@@ -25,7 +26,7 @@ const defaultIo: CliIo = {
 
 const DEFAULT_ADMIN_URL = 'http://127.0.0.1:9090';
 const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'];
-const version = (JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version: string }).version;
+const version = VERSION;
 
 interface RemoteOptions {
   adminUrl: string;

@@ -1,5 +1,6 @@
 // Prometheus metrics named after Amazon API Gateway's CloudWatch metrics (Count, 4XXError, 5XXError,
 // Latency, IntegrationLatency) plus gateway health. docs/metrics.md documents every metric and label.
+import { VERSION } from '../core/version.ts';
 import { readFileSync } from 'node:fs';
 import { collectDefaultMetrics, Counter, Gauge, Registry, type Metric } from 'prom-client';
 import type { RequestContext, RouteRef } from '../gateway/pipeline/context.ts';
@@ -270,10 +271,5 @@ function seriesHistogram(
 }
 
 function packageVersion(): string {
-  try {
-    const pkg = JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version?: string };
-    return pkg.version ?? 'unknown';
-  } catch {
-    return 'unknown';
-  }
+  return VERSION;
 }

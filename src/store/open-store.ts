@@ -3,8 +3,6 @@
 import { join, resolve } from 'node:path';
 import { systemClock, type Clock } from '../core/clock.ts';
 import type { Store } from './ports.ts';
-import { createPostgresStore } from './postgres/postgres-store.ts';
-import { createSqliteStore } from './sqlite/sqlite-store.ts';
 
 export const DEFAULT_SQLITE_FILE_NAME = 'portcullis.db';
 
@@ -53,7 +51,12 @@ export function parseStoreSpec(spec: string, { dataDir, settingName = 'store' }:
 
 export async function openStore(spec: string, { dataDir, clock = systemClock, settingName }: OpenStoreOptions): Promise<Store> {
   const target = parseStoreSpec(spec, { dataDir, settingName });
-  if (target.kind === 'sqlite') return createSqliteStore({ file: target.file, clock });
+  // Adapters load on demand: a single node never pays for the PostgreSQL driver, nor a cluster for SQLite.
+  if (target.kind === 'sqlite') {
+    const { createSqliteStore } = await import('./sqlite/sqlite-store.ts');
+    return createSqliteStore({ file: target.file, clock });
+  }
+  const { createPostgresStore } = await import('./postgres/postgres-store.ts');
   return createPostgresStore({ url: target.url, schema: target.schema, clock });
 }
 

@@ -70,7 +70,7 @@ export function createHttpProxyIntegration(settings: HttpProxyIntegration, optio
   const route: Route = Object.freeze({
     pool: options.pools.get(template.origin, settings.connectTimeoutMs),
     timeoutMs: settings.timeoutMs,
-    timeouts: new TimeoutQueue(settings.timeoutMs),
+    timeouts: timeoutQueueFor(settings.timeoutMs),
     maxBody: options.maxRequestBodyBytes,
     clock: options.clock ?? systemClock,
   });
@@ -308,6 +308,15 @@ class Exchange implements Dispatcher.DispatchHandler {
  * the rest of the bookkeeping): a route has one timeout, so its pending exchanges' deadlines are in
  * dispatch order, and a FIFO list with one timer for its head is enough.
  */
+// One queue per timeout value, shared by every route with that timeout (deadlines stay in FIFO order):
+// 10,000 routes should not mean 10,000 queues.
+const timeoutQueues = new Map<number, TimeoutQueue>();
+function timeoutQueueFor(timeoutMs: number): TimeoutQueue {
+  let queue = timeoutQueues.get(timeoutMs);
+  if (queue === undefined) timeoutQueues.set(timeoutMs, (queue = new TimeoutQueue(timeoutMs)));
+  return queue;
+}
+
 class TimeoutQueue {
   readonly timeoutMs: number;
   head: Exchange | null = null;

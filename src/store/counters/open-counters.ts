@@ -2,7 +2,7 @@
 // URL (shared by every gateway node).
 import { createMemoryCounters } from './memory-counters.ts';
 import type { CounterStore } from './ports.ts';
-import { openRedisCounters, type RedisCountersOptions } from './redis-counters.ts';
+import type { RedisCountersOptions } from './redis-counters.ts';
 
 export type CountersSpec = 'memory' | `redis://${string}` | `rediss://${string}`;
 
@@ -18,7 +18,11 @@ export function isCountersSpec(spec: string): spec is CountersSpec {
 
 export async function openCounters(spec: string, options: OpenCountersOptions = {}): Promise<CounterStore> {
   if (spec === 'memory') return createMemoryCounters({ clock: options.clock, sweepIntervalMs: options.sweepIntervalMs });
-  if (spec.startsWith('redis://') || spec.startsWith('rediss://')) return openRedisCounters(spec, options);
+  if (spec.startsWith('redis://') || spec.startsWith('rediss://')) {
+    // Loaded on demand: a single node with in-process counters never pays for the Redis client.
+    const { openRedisCounters } = await import('./redis-counters.ts');
+    return openRedisCounters(spec, options);
+  }
   // Only the scheme: the rest of a URL may hold a password.
   const scheme = /^[a-z][a-z0-9+.-]*:/i.exec(spec)?.[0] ?? '(no scheme)';
   throw new Error(`counters: unknown store ${JSON.stringify(scheme)}: expected "memory" or a redis:// or rediss:// URL`);
