@@ -201,9 +201,18 @@ export async function startGateway(options: StartOptions): Promise<RunningGatewa
           () => process.exit(1),
         );
       };
-      process.once('SIGTERM', () => onTerm('SIGTERM'));
-      process.once('SIGINT', () => onTerm('SIGINT'));
-      process.on('SIGHUP', () => void reload('SIGHUP'));
+      const onSigterm = () => onTerm('SIGTERM');
+      const onSigint = () => onTerm('SIGINT');
+      const onSighup = () => void reload('SIGHUP');
+      process.once('SIGTERM', onSigterm);
+      process.once('SIGINT', onSigint);
+      process.on('SIGHUP', onSighup);
+      // A closed node must not answer signals meant for whatever the process does next.
+      cleanups.unshift(() => {
+        process.off('SIGTERM', onSigterm);
+        process.off('SIGINT', onSigint);
+        process.off('SIGHUP', onSighup);
+      });
     }
 
     return { gatewayUrl, adminUrl, runtime, store, logger, reload: () => reload('reload'), close };

@@ -132,6 +132,22 @@ describe('revisions and swaps', () => {
   });
 });
 
+describe('signals', () => {
+  test('SIGHUP deploys the --config file again', async () => {
+    const gw = await startTestGateway(def('before'), { handleSignals: true, watchConfig: false });
+    try {
+      await gw.writeConfig(def('after'));
+      // No file watch here: only the signal can deploy the change.
+      await new Promise((r) => setTimeout(r, 300));
+      assert.equal((await request(gw.url, '/prod/v')).body, 'before');
+      process.kill(process.pid, 'SIGHUP');
+      await eventually(async () => (await request(gw.url, '/prod/v')).body === 'after');
+    } finally {
+      await gw.close();
+    }
+  });
+});
+
 describe('portcullis serve process', () => {
   test('SIGTERM drains: in-flight requests finish, then the process exits 0', async () => {
     let release!: () => void;
