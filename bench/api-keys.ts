@@ -1,0 +1,73 @@
+// Benchmark scenarios of issue 3 for bench/run.ts: "key + plan throttle + quota" (every request valid, limits
+// never reached) with in-process and Redis counters, and a gateway starting with 100,000 keys (time, RSS).
+import { randomBytes } from 'node:crypto';
+import { spawnSync, type ChildProcess } from 'node:child_process';
+
+interface Result { name: string; rps: number; p50: number; p99: number; errors: number }
+interface Helpers {
+  upstream: string;
+  adminToken: string;
+  definition(upstream: string): { settings: object; apis: Array<{ routes: object[] } & Record<string, unknown>> };
+  startGateway(name: string, def: object, env?: Record<string, string>): Promise<{ url: string; adminUrl: string; proc: ChildProcess }>;
+  stop(p: ChildProcess): Promise<void>;
+  load(name: string, url: string, opts?: { headers?: Record<string, string> }): Promise<Result>;
+  rssMb(pid: number): number;
+}
+
+function keyDefinition(h: Helpers) {
+  const d = h.definition(h.upstream);
+  const api = d.apis[0]!;
+  return {
+    ...d,
+    apis: [{ ...api, routes: api.routes.map((r) => ({ ...r, apiKeyRequired: true })) }],
+    usagePlans: [{
+      name: 'bench',
+      apiStages: [{ api: 'bench', stage: 'prod' }],
+      throttle: { rateLimit: 1_000_000, burstLimit: 1_000_000 },
+      quota: { limit: 1_000_000_000_000, period: 'MONTH' },
+    }],
+  };
+}
+
+async function admin(h: Helpers, base: string, method: string, path: string, body: string, contentType = 'application/json') {
+  const res = await fetch(base + path, { method, headers: { authorization: `Bearer ${h.adminToken}`, 'content-type': contentType }, body });
+  const text = await res.text();
+  if (!res.ok) throw new Error(`${method} ${path}: ${res.status} ${text.slice(0, 500)}`);
+  return JSON.parse(text) as Record<string, unknown>;
+}
+
+export async function runKeyScenarios(h: Helpers, passThrough: Result | undefined, results: Result[], notes: string[]): Promise<void> {
+  const redisUp = spawnSync('redis-cli', ['-p', '6379', 'ping'], { encoding: 'utf8' }).stdout?.trim() === 'PONG';
+  const modes: Array<[string, Record<string, string>]> = [['memory', {}]];
+  if (redisUp) modes.push(['redis', { PORTCULLIS_COUNTERS: 'redis://127.0.0.1:6379', PORTCULLIS_COUNTERS_PREFIX: `bench_${randomBytes(4).toString('hex')}:` }]);
+  else notes.push('key + plan scenario with Redis counters skipped: no redis-server on 127.0.0.1:6379');
+  for (const [mode, env] of modes) {
+    const g = await h.startGateway(`keys-${mode}`, keyDefinition(h), env);
+    const created = await admin(h, g.adminUrl, 'POST', '/v1/api-keys', JSON.stringify({ name: 'bench', plans: ['bench'] }));
+    const name = `gateway key + plan throttle + quota (${mode})`;
+    const r = await h.load(name, `${g.url}/prod/bench`, { headers: { 'x-api-key': String(created.value) } });
+    results.push(r);
+    if (passThrough) notes.push(`${name}: ${(r.rps / passThrough.rps).toFixed(2)}x the pass-through route (target ${mode === 'memory' ? '0.9' : '0.7'}x)`);
+    await h.stop(g.proc);
+  }
+
+  // Startup with 100,000 keys: import them once, then time a fresh start on the same store against one without keys.
+  const empty = await h.startGateway('keys-startup-empty', keyDefinition(h));
+  await new Promise((r) => setTimeout(r, 1000));
+  const baseRss = h.rssMb(empty.proc.pid!);
+  await h.stop(empty.proc);
+  const filled = await h.startGateway('keys-startup', keyDefinition(h));
+  const rows = ['Name,Key,UsagePlanIds'];
+  for (let i = 0; i < 100_000; i++) rows.push(`k${i},${randomBytes(16).toString('hex')},bench`);
+  const t0 = performance.now();
+  await admin(h, filled.adminUrl, 'POST', '/v1/api-keys/import', rows.join('\n') + '\n', 'text/csv');
+  notes.push(`importing 100,000 keys (CSV, one transaction): ${((performance.now() - t0) / 1000).toFixed(2)} s`);
+  await h.stop(filled.proc);
+  const t1 = performance.now();
+  const again = await h.startGateway('keys-startup', keyDefinition(h));
+  const startup = (performance.now() - t1) / 1000;
+  await new Promise((r) => setTimeout(r, 1000));
+  const rss = h.rssMb(again.proc.pid!);
+  notes.push(`start with 100,000 keys: ${startup.toFixed(2)} s to listening (target < 2 s); RSS ${rss.toFixed(1)} MB vs ${baseRss.toFixed(1)} MB without keys (+${(rss - baseRss).toFixed(1)} MB, target < 50 MB)`);
+  await h.stop(again.proc);
+}

@@ -1,0 +1,111 @@
+// The API-key sub-port of the Store: keys (only keyed hashes, never values), plan subscriptions, daily usage
+// records, and a version counter every mutation bumps so gateway nodes can poll for changes cheaply.
+
+export interface ApiKeyRecord {
+  readonly id: string;
+  readonly name: string;
+  readonly description: string;
+  readonly customerId: string | null;
+  readonly tags: Readonly<Record<string, string>>;
+  readonly enabled: boolean;
+  readonly createdAt: string;
+  readonly updatedAt: string;
+  readonly expiresAt: string | null;
+  /** Hex HMAC-SHA-256 of the value under the server secret. */
+  readonly hash: string;
+  /** First characters of the value. */
+  readonly hint: string;
+  /** Hash of the value before the last rotation, accepted until previousHashUntil. */
+  readonly previousHash: string | null;
+  readonly previousHashUntil: string | null;
+}
+
+export type NewApiKey = Omit<ApiKeyRecord, 'previousHash' | 'previousHashUntil' | 'updatedAt'>;
+
+export interface ApiKeyPatch {
+  readonly name?: string;
+  readonly description?: string;
+  readonly customerId?: string | null;
+  readonly tags?: Readonly<Record<string, string>>;
+  readonly enabled?: boolean;
+  readonly expiresAt?: string | null;
+}
+
+export interface SubscriptionRecord {
+  readonly keyId: string;
+  readonly plan: string;
+  readonly createdAt: string;
+}
+
+export interface UsageDelta {
+  readonly plan: string;
+  readonly keyId: string;
+  /** YYYY-MM-DD (UTC). */
+  readonly day: string;
+  /** Accepted requests to add. */
+  readonly used: number;
+  /** Quota adjustment to add (UpdateUsage: positive uses up quota, negative gives it back). */
+  readonly adjust?: number;
+}
+
+export interface UsageRow {
+  readonly plan: string;
+  readonly keyId: string;
+  readonly day: string;
+  readonly used: number;
+  readonly adjust: number;
+}
+
+/** One imported key: created, or replacing the key that has the same hash (AWS: re-import overwrites). */
+export interface ImportedKey {
+  readonly key: NewApiKey;
+  readonly plans: readonly string[];
+}
+
+/** One key as the request path needs it; `plans` alternates plan name and subscription time (ms). */
+export interface DirectoryRow {
+  readonly id: string;
+  readonly enabled: boolean;
+  /** ms since the epoch, or null. */
+  readonly expiresAt: number | null;
+  readonly hash: string;
+  readonly previousHash: string | null;
+  readonly previousHashUntil: number | null;
+  readonly plans: ReadonlyArray<readonly [string, number]>;
+}
+
+export interface ApiKeyStore {
+  /** StoreConflictError when the id or the hash is taken. */
+  create(key: NewApiKey, plans?: readonly string[]): Promise<ApiKeyRecord>;
+  get(id: string): Promise<ApiKeyRecord | undefined>;
+  findByHash(hash: string): Promise<ApiKeyRecord | undefined>;
+  /** Ordered by id. */
+  list(options?: { limit?: number; after?: string }): Promise<ApiKeyRecord[]>;
+  /** StoreNotFoundError when absent. */
+  update(id: string, patch: ApiKeyPatch, at: string): Promise<ApiKeyRecord>;
+  /** New hash; the current one stays valid until `until` (null: the old value stops at once). */
+  rotate(id: string, change: { hash: string; hint: string; until: string | null }, at: string): Promise<ApiKeyRecord>;
+  /** Removes the key and its subscriptions; false when absent. */
+  delete(id: string): Promise<boolean>;
+  /** All in one transaction: every key created or overwritten (by hash), or none. Returns how many were new. */
+  importMany(keys: readonly ImportedKey[], at: string): Promise<{ created: number; updated: number }>;
+
+  subscribe(keyId: string, plan: string, at: string): Promise<SubscriptionRecord>;
+  /** false when there was no such subscription. */
+  unsubscribe(keyId: string, plan: string): Promise<boolean>;
+  subscriptions(filter?: { keyId?: string; plan?: string }): Promise<SubscriptionRecord[]>;
+
+  /** Adds deltas (upsert per plan, key, day) in one transaction. Does not bump the version. */
+  addUsage(deltas: readonly UsageDelta[]): Promise<void>;
+  /** Rows with fromDay <= day <= toDay, ordered by key then day. */
+  usage(filter: { plan: string; fromDay: string; toDay: string; keyId?: string }): Promise<UsageRow[]>;
+
+  /**
+   * The lean rows the gateway's in-memory key directory is built from, ordered by id (pages of `limit` after
+   * `after`): no names, tags or descriptions, so 100,000 keys load quickly and without much garbage.
+   */
+  directoryPage(after: string, limit: number): Promise<DirectoryRow[]>;
+
+  /** Bumped by every key or subscription change: what nodes poll to notice changes they did not hear. */
+  version(): Promise<number>;
+}
