@@ -1,0 +1,230 @@
+// The custom (Lambda-style) authorizer stage, TOKEN and REQUEST (phase 'authenticate', reference section 8):
+// identity sources, validation regex, AWS's event, a result cache keyed by identity values whose policy is
+// evaluated against THIS request's method ARN, and AWS's outcomes.
+import { createHash } from 'node:crypto';
+import type { Clock } from '../../../core/clock.ts';
+import { deny, type Denial } from '../../../core/denial.ts';
+import type { CustomAuthorizer } from '../../../config/authorizer-schema.ts';
+import {
+  buildInvocationArn, evaluate, LAMBDA_EXPLICIT_DENY_MESSAGE, LAMBDA_IMPLICIT_DENY_MESSAGE, type ContextValue as PolicyValue,
+} from '../../../security/iam/index.ts';
+import type { RequestContext } from '../../pipeline/context.ts';
+import type { RouteBuild, StageFactory, StageFn, StageResult } from '../../pipeline/stage.ts';
+import { claimHeaderSetter, conditionKeysOf } from '../auth-common.ts';
+import { invokeAuthorizer, type AuthorizerAnswer } from './invoke.ts';
+
+export interface CustomAuthDeps {
+  readonly clock: Clock;
+}
+
+/** Cached answers per authorizer: shared by every route using it, as AWS's cache is. */
+interface ResultCache {
+  readonly entries: Map<string, { answer: AuthorizerAnswer; expiresAt: number }>;
+  /** Concurrent misses for the same identity share one call. */
+  readonly inflight: Map<string, Promise<AuthorizerAnswer>>;
+  readonly stats: { calls: number; hits: number };
+}
+
+const MAX_CACHE_ENTRIES = 10_000;
+const caches = new WeakMap<object, Map<string, ResultCache>>();
+
+function cacheFor(deps: object, id: string): ResultCache {
+  let byId = caches.get(deps);
+  if (byId === undefined) caches.set(deps, (byId = new Map()));
+  let c = byId.get(id);
+  if (c === undefined) byId.set(id, (c = { entries: new Map(), inflight: new Map(), stats: { calls: 0, hits: 0 } }));
+  return c;
+}
+
+/** For tests and the bench: the cache statistics of an authorizer. */
+export function customAuthorizerStats(deps: object, apiId: string, name: string): { calls: number; hits: number } | undefined {
+  for (const [id, c] of caches.get(deps) ?? []) if (id.startsWith(`${apiId}\n${name}\n`)) return c.stats;
+  return undefined;
+}
+
+type Source = (ctx: RequestContext) => string | undefined;
+
+/** Compiles `header.X`, `query.X`, `context.a.b`, `stageVariables.X` into a reader. */
+function compileSource(spec: string): Source {
+  const dot = spec.indexOf('.');
+  const kind = spec.slice(0, dot);
+  const name = spec.slice(dot + 1);
+  if (kind === 'header') {
+    const lower = name.toLowerCase();
+    return (ctx) => {
+      const v = ctx.req.headers[lower];
+      return Array.isArray(v) ? v.join(',') : v;
+    };
+  }
+  if (kind === 'query') return (ctx) => new URLSearchParams(ctx.rawQuery).get(name) ?? undefined;
+  if (kind === 'stageVariables') return (ctx) => (Object.hasOwn(ctx.stageVariables, name) ? ctx.stageVariables[name] : undefined);
+  // context.X: a $context variable, walked over own properties only (never the prototype).
+  const steps = name.split('.');
+  return (ctx) => {
+    let v: unknown = ctx;
+    for (const s of steps) {
+      if (typeof v !== 'object' || v === null || !Object.hasOwn(v, s)) return undefined;
+      v = (v as Record<string, unknown>)[s];
+    }
+    return typeof v === 'string' ? v : typeof v === 'number' || typeof v === 'boolean' ? String(v) : undefined;
+  };
+}
+
+/** The real request path for the method ARN: the route template with this request's parameters. */
+function requestPath(ctx: RequestContext): string {
+  const params = ctx.pathParameters;
+  return ctx.resourcePath.replace(/\{([A-Za-z0-9_]+)\+?\}/g, (_m, n: string) => params[n] ?? '');
+}
+
+function firstValues(rawQuery: string): Record<string, string> | null {
+  if (rawQuery === '') return null;
+  const out: Record<string, string> = {};
+  for (const [k, v] of new URLSearchParams(rawQuery)) if (!Object.hasOwn(out, k)) out[k] = v;
+  return out;
+}
+
+function singleHeaders(ctx: RequestContext): Record<string, string> {
+  const out: Record<string, string> = {};
+  for (const [k, v] of Object.entries(ctx.req.headers)) if (v !== undefined) out[k] = Array.isArray(v) ? v.join(',') : v;
+  return out;
+}
+
+const UNAUTHORIZED = (detail: string): Denial => deny('UNAUTHORIZED', { detail });
+const CONFIG_ERROR = (detail: string): Denial => deny('AUTHORIZER_CONFIGURATION_ERROR', { detail });
+
+export const customAuthStage: StageFactory<CustomAuthDeps> = Object.freeze({
+  name: 'custom-authorizer',
+  phase: 'authenticate' as const,
+  create(build: RouteBuild<CustomAuthDeps>): StageFn | null {
+    const auth = build.route.auth;
+    if (typeof auth === 'string') return null;
+    const a: CustomAuthorizer | undefined = (() => {
+      const x = build.definition.authorizers?.[auth.authorizer];
+      return x !== undefined && (x.type === 'token' || x.type === 'request') ? x : undefined;
+    })();
+    if (a === undefined) return null;
+    const name = auth.authorizer;
+    const { clock } = build.deps;
+    const { region, accountId } = build.definition.settings;
+    const { apiId, stageName } = build;
+    const cache = cacheFor(build.deps, `${apiId}\n${name}\n${JSON.stringify(a)}`);
+    const ttlMs = a.resultTtlSeconds * 1000;
+    const specs = a.identitySources ?? (a.type === 'token' ? ['header.Authorization'] : []);
+    const sources = specs.map(compileSource);
+    const regex = a.validationRegex !== undefined ? new RegExp(a.validationRegex) : undefined;
+    const setHeaders = claimHeaderSetter(a.contextHeaders);
+    const tag = `authorizer ${name}`;
+    const deferImplicitDeny = build.api.resourcePolicy !== undefined;
+
+    function event(ctx: RequestContext, methodArn: string, token: string | undefined): unknown {
+      if (a!.type === 'token') return { type: 'TOKEN', authorizationToken: token, methodArn };
+      return {
+        type: 'REQUEST',
+        methodArn,
+        resource: ctx.resourcePath,
+        path: requestPath(ctx),
+        httpMethod: ctx.httpMethod,
+        headers: singleHeaders(ctx),
+        queryStringParameters: firstValues(ctx.rawQuery),
+        pathParameters: ctx.pathParameters,
+        stageVariables: ctx.stageVariables,
+        requestContext: {
+          accountId,
+          apiId,
+          httpMethod: ctx.httpMethod,
+          path: ctx.path,
+          protocol: ctx.protocol,
+          requestId: ctx.requestId,
+          requestTimeEpoch: ctx.requestTimeEpoch,
+          resourcePath: ctx.resourcePath,
+          stage: stageName,
+          identity: { sourceIp: ctx.identity.sourceIp, userAgent: ctx.identity.userAgent, apiKey: ctx.identity.apiKey, clientCert: ctx.identity.clientCert ?? null },
+        },
+      };
+    }
+
+    function apply(ctx: RequestContext, answer: AuthorizerAnswer, methodArn: string): StageResult {
+      switch (answer.kind) {
+        case 'unauthorized':
+          return UNAUTHORIZED(`${tag} answered Unauthorized`);
+        case 'error':
+          return CONFIG_ERROR(`${tag}: ${answer.detail}`);
+        case 'simple': {
+          ctx.authorizer = { ...answer.context };
+          if (!answer.authorized) return deny('ACCESS_DENIED', { message: 'Forbidden', detail: `${tag}: isAuthorized false` });
+          setHeaders(ctx, (k) => answer.context[k]);
+          return undefined;
+        }
+        case 'policy': {
+          // The (possibly cached) policy is evaluated against this request's own method ARN: a policy
+          // written for one route never grants another (peer-gateways 4.8).
+          ctx.authorizer = { ...answer.context, principalId: answer.principalId };
+          const keys = conditionKeysOf(ctx);
+          const context = (k: string): PolicyValue | undefined => {
+            const v = keys.get(k);
+            if (v !== undefined) return v;
+            if (k === 'aws:sourceip') return ctx.identity.sourceIp;
+            if (k === 'aws:currenttime') return new Date(ctx.requestTimeEpoch).toISOString();
+            if (k === 'aws:epochtime') return String(Math.floor(ctx.requestTimeEpoch / 1000));
+            if (k === 'aws:securetransport') return String(ctx.secureTransport);
+            return undefined;
+          };
+          const r = evaluate([answer.policy], { action: 'execute-api:Invoke', resource: methodArn, context });
+          ctx.extensions.authorizerDecision = r.decision;
+          if (r.decision === 'ExplicitDeny') return deny('ACCESS_DENIED', { message: LAMBDA_EXPLICIT_DENY_MESSAGE, detail: `${tag}: explicit deny for ${methodArn}` });
+          // With a resource policy, "neither" is not final: AWS table A lets a resource-policy Allow through, and
+          // the authorize stage (which always runs when the API has a resource policy) combines the two.
+          if (r.decision !== 'Allow' && !deferImplicitDeny) return deny('ACCESS_DENIED', { message: LAMBDA_IMPLICIT_DENY_MESSAGE, detail: `${tag}: no statement allows ${methodArn}` });
+          if (answer.usageIdentifierKey !== undefined) ctx.extensions.usageIdentifierKey = answer.usageIdentifierKey;
+          setHeaders(ctx, (k) => (k === 'principalId' ? answer.principalId : answer.context[k]));
+          return undefined;
+        }
+      }
+    }
+
+    return function customAuthorizer(ctx) {
+      setHeaders.strip(ctx);
+      const values: string[] = [];
+      for (let i = 0; i < sources.length; i++) {
+        const v = sources[i](ctx);
+        // AWS: a missing or empty identity source is a 401 without calling the authorizer (TOKEN always;
+        // REQUEST when caching, since the values are the cache key).
+        if (v === undefined || v === '') {
+          if (a.type === 'token' || ttlMs > 0) return UNAUTHORIZED(`${tag}: identity source ${specs[i]} is missing`);
+          values.push('');
+        } else values.push(v);
+      }
+      const token = a.type === 'token' ? values[0] : undefined;
+      if (regex !== undefined && !regex.test(token!)) return UNAUTHORIZED(`${tag}: the token does not match validationRegex`);
+      const methodArn = buildInvocationArn({ region, accountId, apiId, stage: stageName, method: ctx.httpMethod, path: requestPath(ctx) });
+      const now = clock.now();
+      // Identity values are credentials: the cache holds their SHA-256, not the values themselves.
+      const key = createHash('sha256').update(values.length === 1 ? values[0] : JSON.stringify(values)).digest('base64');
+      if (ttlMs > 0) {
+        const hit = cache.entries.get(key);
+        if (hit !== undefined) {
+          if (now < hit.expiresAt) {
+            cache.stats.hits++;
+            return apply(ctx, hit.answer, methodArn);
+          }
+          cache.entries.delete(key);
+        }
+      }
+      let pending = ttlMs > 0 ? cache.inflight.get(key) : undefined;
+      if (pending === undefined) {
+        cache.stats.calls++;
+        pending = invokeAuthorizer(a.url, event(ctx, methodArn, token), a.timeoutMs, a.simpleResponses).then((answer) => {
+          cache.inflight.delete(key);
+          // Errors, timeouts and "Unauthorized" are never cached: only a policy or simple answer is.
+          if (ttlMs > 0 && (answer.kind === 'policy' || answer.kind === 'simple')) {
+            if (cache.entries.size >= MAX_CACHE_ENTRIES) cache.entries.delete(cache.entries.keys().next().value!);
+            cache.entries.set(key, { answer, expiresAt: clock.now() + ttlMs });
+          }
+          return answer;
+        });
+        if (ttlMs > 0) cache.inflight.set(key, pending);
+      }
+      return pending.then((answer) => apply(ctx, answer, methodArn));
+    };
+  },
+});
