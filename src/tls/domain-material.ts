@@ -1,0 +1,114 @@
+// Reads and checks a custom domain's TLS files (certificate chain, key, truststore, CRL) and turns them
+// into TLS server options. Anything wrong is one clear Error; the caller keeps serving the old material.
+import { createHash, createPrivateKey, X509Certificate } from 'node:crypto';
+import { readFile } from 'node:fs/promises';
+import { resolve } from 'node:path';
+import { isIP } from 'node:net';
+import tls from 'node:tls';
+import type { DomainDefinition } from '../config/tls-schema.ts';
+import { SECURITY_POLICY_SETTINGS } from './security-policies.ts';
+
+export interface DomainMaterial {
+  /** Hash of every file's content and of the settings: equal material needs no new TLS server. */
+  readonly fingerprint: string;
+  readonly options: tls.TlsOptions;
+  readonly certificate: X509Certificate;
+  /** Earliest notAfter across the served chain (ms since epoch). */
+  readonly certNotAfter: number;
+  /** Earliest notAfter in the truststore, when mTLS is on. */
+  readonly truststoreNotAfter: number | undefined;
+  /** Absolute paths of the files read (watched for changes). */
+  readonly files: readonly string[];
+}
+
+const PEM_CERT = /-----BEGIN CERTIFICATE-----[\s\S]+?-----END CERTIFICATE-----/g;
+
+export function splitPemCertificates(pem: string, what: string): X509Certificate[] {
+  const blocks = pem.match(PEM_CERT) ?? [];
+  if (blocks.length === 0) throw new Error(`${what} holds no PEM certificate`);
+  return blocks.map((b, i) => {
+    try {
+      return new X509Certificate(b);
+    } catch (err) {
+      throw new Error(`${what}: certificate ${i + 1} does not parse (${(err as Error).message})`);
+    }
+  });
+}
+
+export async function loadDomainMaterial(domain: DomainDefinition, alpn: readonly string[]): Promise<DomainMaterial> {
+  const files: string[] = [];
+  const hash = createHash('sha256').update(JSON.stringify(domain));
+  const read = async (path: string, what: string): Promise<string> => {
+    const abs = resolve(path);
+    files.push(abs);
+    let text: string;
+    try {
+      text = await readFile(abs, 'utf8');
+    } catch (err) {
+      throw new Error(`${what} ${abs} cannot be read (${(err as NodeJS.ErrnoException).code ?? (err as Error).message})`);
+    }
+    hash.update(abs).update('\0').update(text).update('\0');
+    return text;
+  };
+
+  const certPem = await read(domain.certificate.cert, 'certificate file');
+  const keyPem = await read(domain.certificate.key, 'key file');
+  const chain = splitPemCertificates(certPem, `certificate file ${resolve(domain.certificate.cert)}`);
+  let key;
+  try {
+    key = createPrivateKey(keyPem);
+  } catch (err) {
+    throw new Error(`key file ${resolve(domain.certificate.key)} holds no usable private key (${(err as Error).message})`);
+  }
+  if (!chain[0].checkPrivateKey(key)) {
+    throw new Error(`the key in ${resolve(domain.certificate.key)} does not belong to the certificate in ${resolve(domain.certificate.cert)}`);
+  }
+  const covered = domain.name.startsWith('*.')
+    ? chain[0].checkHost(`x${domain.name.slice(1)}`)
+    : isIP(domain.name) ? chain[0].checkIP(domain.name) : chain[0].checkHost(domain.name);
+  if (covered === undefined) {
+    throw new Error(`the certificate in ${resolve(domain.certificate.cert)} is not valid for ${domain.name} (subject ${chain[0].subject.replaceAll('\n', ', ')}, SANs ${chain[0].subjectAltName ?? 'none'})`);
+  }
+  const policy = SECURITY_POLICY_SETTINGS[domain.securityPolicy];
+  const options: tls.TlsOptions = {
+    cert: certPem,
+    key: keyPem,
+    minVersion: policy.minVersion,
+    maxVersion: policy.maxVersion,
+    ciphers: policy.ciphers,
+    honorCipherOrder: true,
+    ALPNProtocols: [...alpn],
+  };
+
+  let truststoreNotAfter: number | undefined;
+  if (domain.mtls) {
+    const storePem = await read(domain.mtls.truststore, 'truststore');
+    const store = splitPemCertificates(storePem, `truststore ${resolve(domain.mtls.truststore)}`);
+    for (const c of store) {
+      if (!c.ca) throw new Error(`truststore ${resolve(domain.mtls.truststore)}: ${c.subject.replaceAll('\n', ', ')} is not a CA certificate`);
+    }
+    truststoreNotAfter = Math.min(...store.map((c) => Date.parse(c.validTo)));
+    options.ca = storePem;
+    options.requestCert = true;
+    options.rejectUnauthorized = domain.mtls.mode === 'required';
+    if (domain.mtls.crl) {
+      const crl = await read(domain.mtls.crl, 'CRL file');
+      if (!crl.includes('-----BEGIN X509 CRL-----')) throw new Error(`CRL file ${resolve(domain.mtls.crl)} holds no PEM CRL`);
+      options.crl = crl;
+    }
+  }
+  try {
+    // OpenSSL has the last word (key type against the ciphers, CRL syntax...).
+    tls.createSecureContext(options);
+  } catch (err) {
+    throw new Error(`TLS settings for ${domain.name} are refused by OpenSSL: ${(err as Error).message}`);
+  }
+  return Object.freeze({
+    fingerprint: hash.digest('hex'),
+    options,
+    certificate: chain[0],
+    certNotAfter: Math.min(...chain.map((c) => Date.parse(c.validTo))),
+    truststoreNotAfter,
+    files: Object.freeze(files),
+  });
+}
