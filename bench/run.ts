@@ -81,11 +81,12 @@ function parseWrkLatency(text: string, pct: string): number {
   return m[2] === 'us' ? v / 1000 : m[2] === 's' ? v * 1000 : v;
 }
 
-async function load(name: string, url: string, opts: { duration?: number; rate?: number } = {}): Promise<Result> {
+async function load(name: string, url: string, opts: { duration?: number; rate?: number; headers?: Record<string, string> } = {}): Promise<Result> {
   const duration = opts.duration ?? DURATION;
+  const headerArgs = Object.entries(opts.headers ?? {}).flatMap(([k, v]) => ['-H', `${k}: ${v}`]);
   if (useWrk && !opts.rate) {
-    spawnSync('wrk', ['-t1', `-c${CONNECTIONS}`, `-d${WARMUP}s`, url]);
-    const out = spawnSync('wrk', ['-t1', `-c${CONNECTIONS}`, `-d${duration}s`, '--latency', url], { encoding: 'utf8' }).stdout;
+    spawnSync('wrk', ['-t1', `-c${CONNECTIONS}`, `-d${WARMUP}s`, ...headerArgs, url]);
+    const out = spawnSync('wrk', ['-t1', `-c${CONNECTIONS}`, `-d${duration}s`, '--latency', ...headerArgs, url], { encoding: 'utf8' }).stdout;
     const rps = Number(/Requests\/sec:\s+([\d.]+)/.exec(out)?.[1] ?? 0);
     const non2xx = Number(/Non-2xx or 3xx responses:\s+(\d+)/.exec(out)?.[1] ?? 0);
     const sockErr = /Socket errors: connect (\d+), read (\d+), write (\d+), timeout (\d+)/.exec(out);
@@ -94,7 +95,7 @@ async function load(name: string, url: string, opts: { duration?: number; rate?:
   }
   const { default: autocannon } = await import('autocannon');
   const run = (d: number) =>
-    autocannon({ url, connections: CONNECTIONS, duration: d, ...(opts.rate ? { overallRate: opts.rate } : {}) }) as unknown as Promise<{
+    autocannon({ url, connections: CONNECTIONS, duration: d, headers: opts.headers, ...(opts.rate ? { overallRate: opts.rate } : {}) }) as unknown as Promise<{
       requests: { average: number };
       latency: { p50: number; p99: number };
       non2xx: number;
@@ -117,17 +118,18 @@ function definition(upstream: string, routes = 1, extra: object = {}) {
   };
 }
 
-async function startGateway(name: string, def: object): Promise<{ url: string; proc: ChildProcess }> {
+async function startGateway(name: string, def: object, env: Record<string, string> = {}, extraArgs: string[] = []): Promise<{ url: string; adminUrl: string; proc: ChildProcess }> {
   const dir = join(tmp, name);
   const file = join(tmp, `${name}.yaml`);
   writeFileSync(file, stringify(def));
   const port = await freePort();
   const admin = await freePort();
-  const proc = start(['bin/portcullis.js', 'serve', '--config', file, '--data-dir', dir, '--listen', `127.0.0.1:${port}`, '--admin-listen', `127.0.0.1:${admin}`, '--log-level', 'warn'], {
+  const proc = start(['bin/portcullis.js', 'serve', '--config', file, '--data-dir', dir, '--listen', `127.0.0.1:${port}`, '--admin-listen', `127.0.0.1:${admin}`, '--log-level', 'warn', ...extraArgs], {
     PORTCULLIS_ADMIN_TOKEN: 'pcat_bench_' + 'b'.repeat(40),
+    ...env,
   });
   await waitPort(port);
-  return { url: `http://127.0.0.1:${port}`, proc };
+  return { url: `http://127.0.0.1:${port}`, adminUrl: `http://127.0.0.1:${admin}`, proc };
 }
 
 const want = (s: string) => !ONLY || ONLY.includes(s);
@@ -176,6 +178,51 @@ if (want('routes')) {
     notes.push(`RSS at rest with ${n} routes: ${rss.toFixed(1)} MB`);
     await stop(g.proc);
   }
+}
+
+if (want('auth')) {
+  // Authentication scenarios (issue 5), each as a ratio to the pass-through route of this run.
+  const fxPort = await freePort();
+  const tokenFile = join(tmp, 'bench-token');
+  const fxProc = start(['--import', 'tsx', 'bench/auth-fixtures.ts', '--port', String(fxPort), '--token-file', tokenFile]);
+  await waitPort(fxPort);
+  const fx = { base: `http://127.0.0.1:${fxPort}`, issuer: 'https://issuer.bench', token: readFileSync(tokenFile, 'utf8') };
+  const jwtAuthorizer = (tokenCacheSize: number) => ({ type: 'jwt', issuer: fx.issuer, audiences: ['bench'], jwksUrl: `${fx.base}/jwks`, tokenCacheSize });
+  const authDef = (authorizers: object, authorizer: string) => {
+    const d = definition(upstream);
+    const routes = d.apis[0].routes.map((r) => ({ ...r, auth: { authorizer } }));
+    return { ...d, authorizers, apis: [{ ...d.apis[0], routes }] };
+  };
+  const scenarios: Array<[string, object, string]> = [
+    ['gateway JWT RS256 (verified-token cache)', { jwt: jwtAuthorizer(10_000) }, 'jwt'],
+    ['gateway JWT RS256 (no token cache)', { jwt: jwtAuthorizer(0) }, 'jwt'],
+    ['gateway custom authorizer (warm cache)', { custom: { type: 'token', url: `${fx.base}/authorize` } }, 'custom'],
+  ];
+  for (const [name, authorizers, authorizer] of scenarios) {
+    const g = await startGateway(authorizer + name.length, authDef(authorizers, authorizer));
+    const r = await load(name, `${g.url}/prod/bench`, { headers: { authorization: `Bearer ${fx.token}` } });
+    results.push(r);
+    if (gatewayResult) notes.push(`${name}: ${(r.rps / gatewayResult.rps).toFixed(2)}x the pass-through route`);
+    await stop(g.proc);
+  }
+  await stop(fxProc);
+}
+
+if (want('keys')) {
+  // API keys and usage plans (issue 3): bench/api-keys.ts.
+  const { runKeyScenarios } = await import('./api-keys.ts');
+  await runKeyScenarios(
+    { upstream, adminToken: 'pcat_bench_' + 'b'.repeat(40), definition, startGateway, stop, load, rssMb },
+    gatewayResult,
+    results,
+    notes,
+  );
+}
+
+if (want('https')) {
+  // HTTPS (issue 6): bench/https.ts.
+  const { runHttpsScenarios } = await import('./https.ts');
+  await runHttpsScenarios({ upstream, tmp, definition, startGateway, freePort, waitPort, stop, load }, results, notes);
 }
 
 const pad = (s: string, n: number) => s.padEnd(n);

@@ -11,6 +11,12 @@ import type { ControlPlane, DeployOutcome } from '../control/control-plane.ts';
 import { ADMIN_ROLES, type AdminRole, type AdminTokenRecord, type DefinitionFormat } from '../store/ports.ts';
 import { ADMIN_ERRORS, AdminHttpError, type AdminErrorCode } from './admin-errors.ts';
 import { ADMIN_OPENAPI } from './openapi.ts';
+import { KEY_ROUTES } from './routes/keys.ts';
+import type { KeyService } from '../keys/key-service.ts';
+import type { AuditTrail } from '../audit/audit-trail.ts';
+import { auditAdminRequest, captureRequestBody, definitionSummary, isAudited, noteCaller } from './admin-audit.ts';
+import { AUDIT_ROUTES } from './routes/audit.ts';
+import type { IamService } from '../iam/iam-service.ts';
 import { checkFields, definitionFormat, hasBody, parseJsonObject, readBody } from './request-body.ts';
 
 export interface AdminServerOptions {
@@ -22,6 +28,12 @@ export interface AdminServerOptions {
   /** Definitions can be large (thousands of routes); everything else is a small JSON object. */
   readonly maxDefinitionBytes?: number;
   readonly maxJsonBytes?: number;
+  /** API keys, usage plans and usage (routes/keys.ts); absent: those routes answer 404. */
+  readonly apiKeys?: KeyService;
+  /** The audit trail (admin-audit.ts): every change and refusal is recorded; absent: nothing is. */
+  readonly audit?: AuditTrail;
+  /** IAM policies, principals and access keys (routes/iam.ts); absent: those routes answer 404. */
+  readonly iam?: IamService;
 }
 
 export interface AdminServer {
@@ -51,6 +63,8 @@ interface RouteSpec {
   readonly role: AdminRole | null;
   /** Query parameters the route reads; any other is refused (a misspelt `limt` should not be ignored). */
   readonly query?: readonly string[];
+  /** The audit event name (AWS style, e.g. CreateApiKey); default derived from method and path (admin-audit.ts). */
+  readonly eventName?: string;
   readonly handle: (state: RequestState, deps: HandlerDeps) => Promise<Reply>;
 }
 
@@ -58,6 +72,8 @@ interface HandlerDeps {
   readonly controlPlane: ControlPlane;
   readonly metrics: AdminServerOptions['metrics'];
   readonly readiness: AdminServerOptions['readiness'];
+  readonly apiKeys?: KeyService;
+  readonly audit?: AuditTrail;
   readonly clock: Clock;
   readDefinition(state: RequestState): Promise<{ body: Buffer; format: DefinitionFormat | undefined }>;
   readJson(state: RequestState, fields: readonly string[]): Promise<Record<string, unknown>>;
@@ -81,6 +97,8 @@ export function createAdminServer({
   clock,
   maxDefinitionBytes = 20 * 1024 * 1024,
   maxJsonBytes = 64 * 1024,
+  apiKeys,
+  audit,
 }: AdminServerOptions): AdminServer {
   const logger = parentLogger.child({ component: 'admin-api' });
 
@@ -88,16 +106,18 @@ export function createAdminServer({
     const format = definitionFormat(state.req);
     const body = await readBody(state.req, maxDefinitionBytes);
     if (body.length === 0) throw new AdminHttpError('BAD_REQUEST', 'the request body is empty; send the definition as YAML or JSON');
+    captureRequestBody(state.req, definitionSummary(body, format));
     return { body, format };
   }
 
   async function readJson(state: RequestState, fields: readonly string[]) {
     const body = parseJsonObject(state.req, await readBody(state.req, maxJsonBytes));
     checkFields(body, fields);
+    captureRequestBody(state.req, body);
     return body;
   }
 
-  const deps: HandlerDeps = { controlPlane, metrics, readiness, clock, readDefinition, readJson };
+  const deps: HandlerDeps = { controlPlane, metrics, readiness, clock, readDefinition, readJson, apiKeys, audit };
   const compiled = ROUTES.map((route) => ({ route, segments: route.path.split('/') }));
 
   /** Every route whose path template matches, whatever its method. */
@@ -136,6 +156,7 @@ export function createAdminServer({
         headers: { 'www-authenticate': `${WWW_AUTHENTICATE}, error="invalid_token"` },
       });
     }
+    noteCaller(req, token);
     if (ROLE_RANK[token.role] < ROLE_RANK[role]) {
       throw new AdminHttpError(
         'FORBIDDEN',
@@ -153,6 +174,7 @@ export function createAdminServer({
     let token: AdminTokenRecord | undefined;
     let pathname = '';
     let reply: Reply;
+    let audited: { route: RouteSpec; params: Record<string, string>; query: URLSearchParams } | undefined;
     try {
       let url: URL;
       try {
@@ -174,11 +196,31 @@ export function createAdminServer({
           headers: { allow: allowed.join(', ') },
         });
       }
+      audited = { route: hit.route, params: hit.params, query: url.searchParams };
       if (hit.route.role) token = await authenticate(req, hit.route.role);
       checkQuery(url.searchParams, hit.route.query ?? []);
       reply = await hit.route.handle({ req, params: hit.params, query: url.searchParams, token, requestId }, deps);
     } catch (err) {
       reply = errorReply(err, res, requestId);
+    }
+    // Recorded before the answer is sent: a caller that saw its change succeed can find it in the trail.
+    if (audit && audited?.route.role && isAudited(audit, req.method ?? '', reply.status)) {
+      try {
+        await auditAdminRequest(audit, {
+          req,
+          method: req.method ?? '',
+          routePath: audited.route.path,
+          eventName: audited.route.eventName,
+          token,
+          requestId,
+          params: audited.params,
+          query: audited.query,
+          status: reply.status,
+          json: 'json' in reply ? reply.json : undefined,
+        });
+      } catch (err) {
+        logger.error({ err, requestId }, 'could not record the audit event for an admin request');
+      }
     }
 
     // A body we did not read would otherwise be drained to keep the connection alive; closing it is cheaper
@@ -266,6 +308,10 @@ export function createAdminServer({
   };
 }
 
+// Type-checked against RouteSpec here (routes/keys.ts declares structural types to avoid an import cycle).
+const keyRoutes = (): readonly RouteSpec[] => KEY_ROUTES;
+const auditRoutes = (): readonly RouteSpec[] => AUDIT_ROUTES;
+
 const ROUTES: readonly RouteSpec[] = Object.freeze([
   {
     method: 'GET',
@@ -286,6 +332,7 @@ const ROUTES: readonly RouteSpec[] = Object.freeze([
     method: 'GET',
     path: '/metrics',
     role: 'read-only',
+    eventName: 'GetMetrics',
     handle: async (_state, { metrics }) => ({ status: 200, text: await metrics.render(), contentType: metrics.contentType }),
   },
   {
@@ -298,6 +345,7 @@ const ROUTES: readonly RouteSpec[] = Object.freeze([
     method: 'POST',
     path: '/v1/validate',
     role: 'operator',
+    eventName: 'ValidateDefinition',
     handle: async (state, { controlPlane, readDefinition }) => {
       const { body, format } = await readDefinition(state);
       const result = controlPlane.validate(body, format);
@@ -338,6 +386,7 @@ const ROUTES: readonly RouteSpec[] = Object.freeze([
     method: 'GET',
     path: '/v1/deployments/current',
     role: 'read-only',
+    eventName: 'GetCurrentDeployment',
     handle: async (_state, { controlPlane }) => {
       const deployment = await controlPlane.currentDeployment();
       if (!deployment) throw new AdminHttpError('NOT_FOUND', 'no revision has been deployed yet');
@@ -420,11 +469,14 @@ const ROUTES: readonly RouteSpec[] = Object.freeze([
     method: 'DELETE',
     path: '/v1/admin-tokens/{id}',
     role: 'admin',
+    eventName: 'RevokeAdminToken',
     handle: async (state, { controlPlane }) => ({
       status: 200,
       json: { token: publicToken(await controlPlane.revokeToken(state.params.id ?? '', actorOf(state))) },
     }),
   },
+  ...keyRoutes(),
+  ...auditRoutes(),
 ]);
 
 /** Every route of the admin API (method, path template, least role): what the OpenAPI document must list. */

@@ -4,6 +4,8 @@ import { VERSION } from '../core/version.ts';
 import { readFileSync } from 'node:fs';
 import { ADMIN_ROLES } from '../store/ports.ts';
 import { ADMIN_ERRORS } from './admin-errors.ts';
+import { KEY_OPENAPI_PATHS } from './openapi-keys.ts';
+import { AUDIT_OPENAPI_PATHS } from './openapi-audit.ts';
 
 /** Marks each operation with the least role that may call it; absent means no token is needed. */
 export const ROLE_EXTENSION = 'x-portcullis-role';
@@ -312,6 +314,8 @@ export const ADMIN_OPENAPI = deepFreeze({
         },
       },
     },
+    ...KEY_OPENAPI_PATHS,
+    ...AUDIT_OPENAPI_PATHS,
   },
   components: {
     securitySchemes: {

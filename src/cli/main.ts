@@ -11,6 +11,9 @@ import type { ValidationResult } from '../control/control-plane.ts';
 import { ADMIN_ROLES, type AdminRole } from '../store/ports.ts';
 import { AdminApiError, AdminUnreachableError, createAdminClient, type AdminClient, type PublicAdminToken } from './admin-client.ts';
 import { formatBytes, formatFields, formatTable, formatTime, plural, truncate } from './format.ts';
+import { registerKeyCommands } from './keys-commands.ts';
+import { registerCertsCommands } from './certs-commands.ts';
+import { registerAuditCommands } from './audit-commands.ts';
 
 export interface CliIo {
   readonly stdout: (text: string) => void;
@@ -86,6 +89,13 @@ export async function main(argv: readonly string[], io: CliIo = defaultIo): Prom
     .option('--storage <spec>', 'sqlite (default), sqlite:PATH or postgres://... (env PORTCULLIS_STORAGE)', io.env.PORTCULLIS_STORAGE)
     .option('--counters <spec>', 'memory (default) or redis://... (env PORTCULLIS_COUNTERS)', io.env.PORTCULLIS_COUNTERS)
     .addOption(new Option('--log-level <level>', 'application log level (env PORTCULLIS_LOG_LEVEL)').choices(LOG_LEVELS))
+    .option('--https-listen <host:port>', 'HTTPS listener for the definition\'s custom domains (env PORTCULLIS_HTTPS_LISTEN)', parseHostPort)
+    .addOption(
+      new Option('--http-mode <mode>', 'plain HTTP: redirect (default with HTTPS) | refuse | serve (insecure) (env PORTCULLIS_HTTP_MODE)')
+        .choices(['redirect', 'refuse', 'serve'])
+        .default(io.env.PORTCULLIS_HTTP_MODE || undefined),
+    )
+    .option('--cert-expiry-warning-days <days>', 'warn when a certificate expires sooner (default 30)', parsePositiveInt)
     .action(async (options: ServeFlags) => {
       // Loaded here so `validate` and the remote commands do not load the whole server.
       const { startGateway } = await import('../server/start.ts');
@@ -99,6 +109,9 @@ export async function main(argv: readonly string[], io: CliIo = defaultIo): Prom
         logLevel: options.logLevel,
         env: io.env,
         handleSignals: true,
+        httpsListen: options.httpsListen ?? (io.env.PORTCULLIS_HTTPS_LISTEN ? parseHostPort(io.env.PORTCULLIS_HTTPS_LISTEN) : undefined),
+        httpMode: options.httpMode,
+        certExpiryWarningDays: options.certExpiryWarningDays,
       });
     });
 
@@ -301,6 +314,10 @@ export async function main(argv: readonly string[], io: CliIo = defaultIo): Prom
     },
   );
 
+  registerKeyCommands(program, remote, { out, err, printJson });
+  registerCertsCommands(program, { out });
+  registerAuditCommands(program, remote, { out, printJson, env: io.env, setExitCode: (code) => (exitCode = code) });
+
   try {
     await program.parseAsync(argv as string[], { from: 'node' });
     return exitCode;
@@ -319,6 +336,9 @@ interface ServeFlags {
   storage?: string;
   counters?: string;
   logLevel?: string;
+  httpsListen?: { host: string; port: number };
+  httpMode?: 'redirect' | 'refuse' | 'serve';
+  certExpiryWarningDays?: number;
 }
 
 function describeFailure(e: unknown): string {

@@ -2,6 +2,9 @@
 // (schema/definition.schema.json) and docs/configuration.md. Unknown keys are rejected everywhere.
 import { z } from 'zod';
 import { CUSTOMIZABLE_RESPONSE_TYPES } from '../core/gateway-responses.ts';
+import { AuthorizersSchema } from './authorizer-schema.ts';
+import { UsagePlansSchema } from './usage-plan-schema.ts';
+import { DomainsSchema, HstsSchema, TrustedProxiesSchema, UpstreamTlsSchema } from './tls-schema.ts';
 
 export const HTTP_METHODS = ['GET', 'HEAD', 'POST', 'PUT', 'PATCH', 'DELETE', 'OPTIONS'] as const;
 export type HttpMethod = (typeof HTTP_METHODS)[number];
@@ -43,6 +46,15 @@ export const StageSchema = z
         enabled: z.boolean().default(true),
       })
       .optional(),
+    executionLog: z
+      .strictObject({
+        level: z
+          .enum(['OFF', 'ERROR', 'INFO'])
+          .default('OFF')
+          .describe('OFF (default), ERROR (refused and failed requests) or INFO (every request), as AWS loggingLevel.'),
+      })
+      .optional()
+      .describe('Execution logs of this stage through the application logger (docs/audit.md).'),
   })
   .describe('A stage: a named deployment of the API (the first path segment after the base path).');
 
@@ -55,6 +67,7 @@ export const HttpProxyIntegrationSchema = z.strictObject({
     .describe('Target URL; may use {pathParam}, {proxy} and ${stageVariables.name}. The request query string is appended.'),
   timeoutMs: z.number().int().min(50).max(300_000).default(29_000).describe('Integration timeout (AWS default 29 s).'),
   connectTimeoutMs: z.number().int().min(10).max(60_000).default(10_000),
+  tls: UpstreamTlsSchema.optional(),
 });
 
 export const MockIntegrationSchema = z.strictObject({
@@ -169,6 +182,8 @@ export const SettingsSchema = z.strictObject({
     })
     .default({ format: 'JSON', enabled: true })
     .describe('Default access-log settings; a stage may override them.'),
+  hsts: HstsSchema,
+  trustedProxies: TrustedProxiesSchema,
 });
 
 export const DefinitionSchema = z.strictObject({
@@ -176,6 +191,9 @@ export const DefinitionSchema = z.strictObject({
   version: z.literal(1).default(1).describe('Version of the definition format.'),
   settings: SettingsSchema.default(SettingsSchema.parse({})).describe('Gateway-wide settings.'),
   apis: z.array(ApiSchema).max(10_000).describe('The APIs this gateway serves.'),
+  authorizers: AuthorizersSchema,
+  usagePlans: UsagePlansSchema,
+  domains: DomainsSchema,
 });
 
 export type Throttle = z.infer<typeof ThrottleSchema>;

@@ -4,6 +4,10 @@ import { deriveApiId } from './api-id.ts';
 import { checkBasePath, parsePathTemplate, templateShape } from './path-template.ts';
 import { didYouMean, listOf, toDefinitionProblem } from './problems.ts';
 import type { DefinitionProblem, PathProblem, PathSegment } from './problems.ts';
+import { checkAuthorizers } from './authorizer-checks.ts';
+import { checkUsagePlans } from './usage-plan-checks.ts';
+import { checkTls } from './tls-checks.ts';
+import { checkResourcePolicies } from './resource-policy-checks.ts';
 import { HTTP_METHODS } from './schema.ts';
 import type { ApiDefinition, Definition, HttpProxyIntegration, StageDefinition } from './schema.ts';
 
@@ -31,6 +35,10 @@ export function checkDefinition(definition: Definition): PathProblem[] {
 
   checkApiIdentity(definition.apis, add);
   checkBasePaths(definition.apis, add);
+  checkAuthorizers(definition, add);
+  checkUsagePlans(definition, add);
+  checkTls(definition, add);
+  checkResourcePolicies(definition, add);
   definition.apis.forEach((api, i) => {
     checkRoutes(api, i, add);
     checkGatewayResponses(api, i, add);

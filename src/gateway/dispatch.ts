@@ -9,6 +9,8 @@ import { RequestContext } from './pipeline/context.ts';
 import type { StageFn } from './pipeline/stage.ts';
 import { defaultResponder, type GatewayResponder } from './gateway-responses.ts';
 import type { CompiledRoute, CompiledStage, Snapshot } from './snapshot.ts';
+import type { ConnectionInfo } from '../tls/client-cert.ts';
+import { createTransportFacts, type PlainHttpMode } from './transport.ts';
 
 export interface RequestObserver {
   /** Called once per request when the response has finished or the connection closed. */
@@ -25,20 +27,31 @@ export interface DispatcherOptions {
   readonly onError: (err: unknown, ctx: RequestContext) => void;
   /** Set while draining: responses carry Connection: close. */
   readonly draining?: () => boolean;
+  /**
+   * What this plain-HTTP listener does with requests that did not arrive over TLS (directly or through a
+   * trusted proxy): serve them (insecure), refuse them, or redirect them (308) to the HTTPS listener.
+   */
+  readonly plainHttp?: { readonly mode: PlainHttpMode; readonly httpsPort?: number };
 }
+
+export type Dispatch = (req: IncomingMessage, res: ServerResponse, conn?: ConnectionInfo) => void;
 
 const BAD_PERCENT = /%(?![0-9A-Fa-f]{2})/;
 
-export function createDispatcher(options: DispatcherOptions): (req: IncomingMessage, res: ServerResponse) => void {
+export function createDispatcher(options: DispatcherOptions): Dispatch {
   const { snapshot, clock, observer, secure, onError } = options;
   const draining = options.draining ?? (() => false);
   const nextExtendedId = createExtendedIdGenerator();
+  const transport = createTransportFacts();
+  const plainMode = secure ? 'serve' : options.plainHttp?.mode ?? 'serve';
 
-  return function dispatch(req, res) {
+  return function dispatch(req, res, conn) {
     const url = req.url ?? '/';
     const q = url.indexOf('?');
     const rawPath = q === -1 ? url : url.slice(0, q);
     const supplied = req.headers['x-amzn-requestid'];
+    const snap = snapshot();
+    const facts = transport.of(snap, req, conn !== undefined || secure);
     const ctx = new RequestContext({
       req,
       res,
@@ -48,25 +61,37 @@ export function createDispatcher(options: DispatcherOptions): (req: IncomingMess
       startedAt: performance.now(),
       rawPath,
       rawQuery: q === -1 ? '' : url.slice(q + 1),
-      sourceIp: normalizeIp(req.socket.remoteAddress),
-      secureTransport: secure,
+      sourceIp: facts.sourceIp,
+      secureTransport: facts.secure,
       domainName: hostOf(req),
     });
     ctx.path = rawPath;
     res.setHeader('x-amzn-RequestId', ctx.requestId);
     res.setHeader('x-amz-apigw-id', ctx.extendedRequestId);
     if (draining()) res.setHeader('connection', 'close');
+    if (facts.hsts !== '') res.setHeader('strict-transport-security', facts.hsts);
 
-    const snap = snapshot();
     let responder: GatewayResponder = defaultResponder;
     let stage: CompiledStage | undefined;
     res.once('close', () => observer.onRequestEnd(ctx, stage ? stage.accessLog : snap?.accessLog ?? null));
 
+    // Phase 0 for plain HTTP: what this listener does with requests that did not come over TLS.
+    if (!facts.secure && plainMode !== 'serve') {
+      const refusal = transport.refusePlain(ctx, url, plainMode, options.plainHttp?.httpsPort);
+      if (refusal) return send(responder, ctx, refusal);
+      return;
+    }
     // Phase 1: HTTP sanity and limits, then API and stage.
     const early = snap ? checkRequest(ctx, url, snap) : deny('NO_API', { detail: 'no revision deployed' });
     if (early) return send(responder, ctx, early);
     const selection = snap!.select(ctx.domainName, rawPath);
     if (!selection) return send(responder, ctx, deny('NO_API', { detail: 'no API at this host and base path' }));
+    if (conn !== undefined && selection.domain !== conn.domain) {
+      // Host must name the domain whose TLS settings (and truststore) admitted this connection.
+      return send(responder, ctx, deny('NO_API', { detail: `Host ${ctx.domainName} is not the TLS server name ${conn.domain}` }));
+    }
+    transport.applyClientCert(snap!, ctx, conn, selection.domain);
+    ctx.basePathMatched = selection.basePathMatched ?? '';
     responder = selection.api.responder;
     ctx.apiId = selection.api.id;
     ctx.apiName = selection.api.name;
@@ -193,7 +218,4 @@ function hostOf(req: IncomingMessage): string {
   return h.endsWith('.') ? h.slice(0, -1) : h;
 }
 
-function normalizeIp(addr: string | undefined): string {
-  if (!addr) return '';
-  return addr.startsWith('::ffff:') && addr.includes('.') ? addr.slice(7) : addr;
-}
+

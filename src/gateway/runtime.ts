@@ -8,6 +8,7 @@ import { compileSnapshot, type Snapshot } from './snapshot.ts';
 import { STAGE_FACTORIES, type StageDeps } from './stages/index.ts';
 import type { RequestObserver } from './dispatch.ts';
 import type { UpstreamPools } from './integrations/upstream-pools.ts';
+import type { ExecutionLog } from '../observe/execution-log.ts';
 
 export interface RuntimeMetrics {
   record(ctx: RequestContext): void;
@@ -24,6 +25,8 @@ export interface GatewayRuntimeOptions {
   readonly stageDeps: StageDeps;
   readonly metrics?: RuntimeMetrics;
   readonly accessLog?: RuntimeAccessLog;
+  /** Execution logs per stage (observe/execution-log.ts); absent: none. */
+  readonly executionLog?: ExecutionLog;
   /** Called after a snapshot is installed. */
   readonly onInstall?: (snapshot: Snapshot) => void;
 }
@@ -34,7 +37,7 @@ export interface GatewayRuntime extends SnapshotInstaller, RequestObserver {
 
 export function createGatewayRuntime(options: GatewayRuntimeOptions): GatewayRuntime {
   let current: Snapshot | undefined;
-  const { metrics, accessLog } = options;
+  const { metrics, accessLog, executionLog } = options;
   return {
     snapshot: () => current,
     current: () => current,
@@ -47,6 +50,7 @@ export function createGatewayRuntime(options: GatewayRuntimeOptions): GatewayRun
     },
     install(snapshot) {
       current = snapshot as Snapshot;
+      executionLog?.configure(current.definition);
       metrics?.setActiveRevision?.(snapshot.revision);
       options.onInstall?.(current);
     },
@@ -60,6 +64,7 @@ export function createGatewayRuntime(options: GatewayRuntimeOptions): GatewayRun
       }
       metrics?.record(ctx);
       if (format && accessLog) accessLog.write(format(ctx));
+      executionLog?.onRequestEnd(ctx);
     },
   };
 }

@@ -13,6 +13,7 @@ import type { IntegrationFn } from './integrations/types.ts';
 import type { RequestContext, RouteRef } from './pipeline/context.ts';
 import type { StageFactory, StageFn } from './pipeline/stage.ts';
 import type { CompiledSnapshot } from './runtime-port.ts';
+import { compileDomainIndex, selectOnDomain, type DomainIndex } from './domain-index.ts';
 
 export interface CompiledRoute extends RouteRef {
   readonly method: string;
@@ -43,6 +44,10 @@ export interface ApiSelection {
   readonly stageName: string;
   /** The path inside the stage, raw (percent-encoded), '/' at least. */
   readonly stagePath: string;
+  /** Set when a custom domain name (definition `domains`) selected the API. */
+  readonly domain?: string;
+  /** $context.customDomain.basePathMatched. */
+  readonly basePathMatched?: string;
 }
 
 export interface Snapshot extends CompiledSnapshot {
@@ -51,6 +56,8 @@ export interface Snapshot extends CompiledSnapshot {
   /** Access-log formatter for requests that matched no API stage. */
   readonly accessLog: ((ctx: RequestContext) => string) | null;
   select(host: string, rawPath: string): ApiSelection | undefined;
+  /** Custom domain names by host; a host served by a domain is selected only through its mappings. */
+  readonly domains: DomainIndex;
 }
 
 export interface CompileDeps<Deps> {
@@ -70,9 +77,11 @@ export function compileSnapshot<Deps>(definition: Definition, revision: number, 
   const settings = definition.settings;
   const index: HostIndex = { exact: new Map(), wildcard: [], any: [] };
   let routeCount = 0;
+  const apisByName = new Map<string, CompiledApi>();
 
   definition.apis.forEach((apiDef, ai) => {
     const api = compileApi(apiDef, ai, definition, deps, problems);
+    apisByName.set(apiDef.name, api);
     routeCount += apiDef.routes.length;
     if (!apiDef.hosts?.length) index.any.push(api);
     for (const host of apiDef.hosts ?? []) {
@@ -98,6 +107,7 @@ export function compileSnapshot<Deps>(definition: Definition, revision: number, 
 
   const accessLog = compileLogFormat(settings.accessLog, settings.accountId, 'settings.accessLog.format', problems);
   if (problems.length) throw new DefinitionError(problems);
+  const domains = compileDomainIndex(definition.domains ?? [], apisByName);
 
   return Object.freeze({
     revision,
@@ -106,7 +116,14 @@ export function compileSnapshot<Deps>(definition: Definition, revision: number, 
     settings,
     definition,
     accessLog,
-    select: (host: string, rawPath: string) => select(index, host, rawPath),
+    domains,
+    select: (host: string, rawPath: string) => {
+      if (domains.size) {
+        const domain = domains.find(host);
+        if (domain) return selectOnDomain(domain, rawPath);
+      }
+      return select(index, host, rawPath);
+    },
   });
 }
 

@@ -145,7 +145,7 @@ const FIXED: Readonly<Record<string, ContextGetter>> = {
   webaclArn: NONE,
   xrayTraceId: NONE,
   isCanaryRequest: NONE,
-  'customDomain.basePathMatched': NONE,
+  'customDomain.basePathMatched': (c) => str(c.basePathMatched),
   dataProcessed: NONE,
   awsEndpointRequestId: NONE,
   awsEndpointRequestId2: NONE,

@@ -32,6 +32,8 @@ export interface GatewayMetrics {
   setActiveRevision(revision: number): void;
   countConfigReload(result: ConfigReloadResult): void;
   countAccessLogDrop(count?: number): void;
+  /** Days until a custom domain's certificate (server chain or mTLS truststore) expires; negative once expired. */
+  setCertificateExpiry(domain: string, certificate: 'server' | 'truststore', days: number): void;
   render(): Promise<string>;
 }
 
@@ -152,6 +154,12 @@ export function createGatewayMetrics({
     help: 'Access-log lines dropped because the destination could not keep up or failed.',
     registers: [registry],
   });
+  const certificateExpiry = new Gauge({
+    name: 'portcullis_certificate_expiry_days',
+    help: 'Days until the earliest notAfter of a custom domain\'s served chain or truststore (negative: expired).',
+    labelNames: ['domain', 'certificate'],
+    registers: [registry],
+  });
   if (defaultMetrics) collectDefaultMetrics({ register: registry });
 
   return {
@@ -178,6 +186,9 @@ export function createGatewayMetrics({
     },
     countAccessLogDrop(count = 1) {
       accessLogDropped.inc(count);
+    },
+    setCertificateExpiry(domain, certificate, days) {
+      certificateExpiry.set({ domain, certificate }, Math.round(days * 100) / 100);
     },
     render: () => registry.metrics(),
   };

@@ -17,6 +17,16 @@ import { createGatewayServer } from '../gateway/server.ts';
 import { createControlPlane } from '../control/control-plane.ts';
 import { createAdminServer } from '../admin/admin-server.ts';
 import type { Store } from '../store/ports.ts';
+import { plainHttpMode, startHttps, type HttpsNode, type PlainHttpMode } from './https.ts';
+import { createKeyHasher, loadKeyHashSecret } from '../keys/key-values.ts';
+import { createKeyDirectory } from '../keys/key-directory.ts';
+import { createUsageRecorder, restoreQuotas } from '../keys/usage-recorder.ts';
+import { createKeyService } from '../keys/key-service.ts';
+import { openAuditTrail, type AuditSettings } from '../audit/open-audit.ts';
+import { createExecutionLog } from '../observe/execution-log.ts';
+import { loadSecretBox } from '../iam/secret-box.ts';
+import { createIamDirectory } from '../iam/iam-directory.ts';
+import { createIamService } from '../iam/iam-service.ts';
 
 export interface HostPort {
   host: string;
@@ -43,11 +53,25 @@ export interface StartOptions {
   accessLogDestination?: 'stdout' | { file: string } | { stream: NodeJS.WritableStream };
   drainTimeoutMs?: number;
   watchConfig?: boolean;
+  /** HTTPS listener for the custom domains of the definition (docs/https.md). */
+  httpsListen?: HostPort;
+  /** What the plain HTTP listener does: redirect (default with HTTPS), refuse, or serve (insecure). */
+  httpMode?: PlainHttpMode;
+  /** Warn when a certificate expires within this many days (default 30). */
+  certExpiryWarningDays?: number;
+  /** Watch certificate files for changes (default true). */
+  watchCertificates?: boolean;
+  /** Audit trail settings (docs/audit.md); default from the PORTCULLIS_AUDIT_* variables. */
+  audit?: AuditSettings;
 }
 
 export interface RunningGateway {
   readonly gatewayUrl: string;
   readonly adminUrl: string;
+  /** https://host:port of the HTTPS listener, when there is one. */
+  readonly httpsUrl?: string;
+  /** Re-reads certificate, truststore and CRL files (what a file change and SIGHUP do). */
+  reloadCertificates(): Promise<void>;
   readonly runtime: GatewayRuntime;
   readonly store: Store;
   readonly logger: Logger;
@@ -70,6 +94,10 @@ export async function startGateway(options: StartOptions): Promise<RunningGatewa
   };
   try {
     const counters = await openCounters(options.counters ?? 'memory', {
+      // A per-deployment (or per-test) key prefix, so several gateways can share one Redis without mixing counts.
+      ...(options.env.PORTCULLIS_COUNTERS_PREFIX ? { prefix: options.env.PORTCULLIS_COUNTERS_PREFIX } : {}),
+      // How long one Redis decision may take before the fail mode answers (default 100 ms).
+      ...(Number(options.env.PORTCULLIS_COUNTERS_TIMEOUT_MS) > 0 ? { commandTimeoutMs: Number(options.env.PORTCULLIS_COUNTERS_TIMEOUT_MS) } : {}),
       onHealthChange: (ok: boolean, err?: unknown) =>
         ok
           ? logger.info({ component: 'counters' }, 'counter store reachable again')
@@ -82,18 +110,60 @@ export async function startGateway(options: StartOptions): Promise<RunningGatewa
       onDrop: (n: number) => metrics.countAccessLogDrop(n),
     });
     cleanups.push(() => accessLog.close());
-    const pools = createUpstreamPools();
+    const pools = createUpstreamPools({
+      onInsecure: (origin) => logger.warn({ component: 'upstream', origin }, `INSECURE: TLS certificates of ${origin} are not verified (integration.tls.insecureSkipVerification)`),
+    });
     cleanups.push(() => pools.close());
 
+    // API keys: only keyed hashes are stored; the directory answers the request path from memory.
+    const keyHasher = createKeyHasher(await loadKeyHashSecret(options.env, store.meta));
+    const keyDirectory = await createKeyDirectory({
+      store: store.apiKeys,
+      changes: store.changes,
+      clock,
+      onError: (err) => logger.warn({ component: 'api-keys', err: String(err) }, 'API key directory refresh failed; retrying'),
+    });
+    cleanups.push(() => keyDirectory.close());
+    const usageRecorder = createUsageRecorder({
+      store: store.apiKeys,
+      onError: (err) => logger.warn({ component: 'usage', err: String(err) }, 'usage records not written; retrying'),
+    });
+    cleanups.push(() => usageRecorder.close());
+
+    // IAM principals and access keys: secrets sealed under the master key; the directory serves SigV4 from memory.
+    const secretBox = await loadSecretBox(options.env, options.dataDir, { shared: store.kind === 'postgres' });
+    const iamDirectory = await createIamDirectory({
+      store: store.iam,
+      changes: store.changes,
+      box: secretBox,
+      clock,
+      onError: (err) => logger.warn({ component: 'iam', err: String(err) }, 'IAM directory refresh failed; retrying'),
+    });
+    cleanups.push(() => iamDirectory.close());
+
+    let https: HttpsNode | undefined;
     const runtime = createGatewayRuntime({
       clock,
       pools,
       metrics,
       accessLog,
-      stageDeps: { counters, clock },
-      onInstall: (s) => logger.info({ revision: s.revision, apis: s.apiCount, routes: s.routeCount }, 'revision installed'),
+      executionLog: createExecutionLog(logger),
+      stageDeps: {
+        counters,
+        clock,
+        keys: { directory: keyDirectory, hasher: keyHasher },
+        iam: { directory: iamDirectory },
+        usage: usageRecorder,
+        onReportOnly: (message: string) => logger.warn({ component: 'usage-plans' }, message),
+      },
+      onInstall: (s) => {
+        logger.info({ revision: s.revision, apis: s.apiCount, routes: s.routeCount }, 'revision installed');
+        void https?.listener.configure(s.definition.domains);
+      },
     });
 
+    const audit = openAuditTrail({ store: store.audit, dataDir: options.dataDir, env: options.env, clock, logger, settings: options.audit });
+    cleanups.push(() => audit.close());
     const controlPlane = createControlPlane({ store, installer: runtime, clock, logger });
     await controlPlane.start();
     cleanups.push(() => controlPlane.stop());
@@ -101,6 +171,7 @@ export async function startGateway(options: StartOptions): Promise<RunningGatewa
     const bootstrap = await controlPlane.ensureBootstrapToken({ envValue: options.env.PORTCULLIS_ADMIN_TOKEN });
     // Printed at once: the value exists nowhere else, and a failing --config below must not lose it.
     if (bootstrap) {
+      await audit.record({ eventName: 'CreateAdminToken', userIdentity: { type: 'Gateway', userName: 'portcullis serve' }, requestParameters: { name: 'bootstrap', role: 'admin' }, readOnly: false });
       print(`Admin token (shown once; store it now, e.g. export PORTCULLIS_ADMIN_TOKEN=...):\n  ${bootstrap}`);
     }
 
@@ -116,6 +187,13 @@ export async function startGateway(options: StartOptions): Promise<RunningGatewa
         },
       );
       if (!result.unchanged) logger.info({ revision: result.revision.number, file: configFile }, `deployed ${basename(configFile)}`);
+      await audit.record({
+        eventName: 'CreateDeployment',
+        userIdentity: { type: 'Gateway', userName: 'portcullis serve' },
+        requestParameters: { file: configFile, reason },
+        responseElements: { revision: result.revision.number, unchanged: result.unchanged },
+        readOnly: false,
+      });
     };
     if (configFile) {
       try {
@@ -128,6 +206,13 @@ export async function startGateway(options: StartOptions): Promise<RunningGatewa
       }
     }
 
+    // In-process counters start empty: rebuild quota counts from the usage records (Redis keeps its own).
+    const installedDefinition = runtime.snapshot()?.definition;
+    if (counters.kind === 'memory' && installedDefinition) {
+      await restoreQuotas(installedDefinition, store.apiKeys, counters, clock);
+    }
+    const apiKeys = createKeyService({ store, hasher: keyHasher, clock, counters, definition: () => runtime.snapshot()?.definition });
+
     const reload = async (reason = 'reload') => {
       try {
         await deployFile(reason);
@@ -137,8 +222,22 @@ export async function startGateway(options: StartOptions): Promise<RunningGatewa
       }
     };
 
+    if (options.httpsListen) {
+      https = await startHttps({
+        runtime,
+        clock,
+        logger,
+        metrics,
+        listen: options.httpsListen,
+        expiryWarningDays: options.certExpiryWarningDays,
+        watchFiles: options.watchCertificates,
+      });
+      cleanups.push(() => https?.listener.drain(options.drainTimeoutMs ?? 30_000));
+    }
+    const httpMode = plainHttpMode(options.httpMode, https !== undefined, logger);
     const gateway = createGatewayServer({
       handler: createDispatcher({
+        plainHttp: { mode: httpMode, httpsPort: https?.port },
         snapshot: runtime.snapshot,
         clock,
         observer: runtime,
@@ -150,8 +249,12 @@ export async function startGateway(options: StartOptions): Promise<RunningGatewa
     const gw = await gateway.listen(listen.host, listen.port);
     cleanups.push(() => gateway.drain(options.drainTimeoutMs ?? 30_000));
 
+    const iamService = createIamService({ store, clock, box: secretBox, defaultAccountId: () => runtime.snapshot()?.settings.accountId ?? '123456789012' });
     const admin = createAdminServer({
       controlPlane,
+      iam: iamService,
+      apiKeys,
+      audit,
       metrics,
       logger,
       clock,
@@ -185,6 +288,8 @@ export async function startGateway(options: StartOptions): Promise<RunningGatewa
     }
 
     const gatewayUrl = `http://${fmtHost(gw.host)}:${gw.port}`;
+    const httpsUrl = https ? `https://${fmtHost(https.host)}:${https.port}` : undefined;
+    if (httpsUrl) print(`HTTPS listening on ${httpsUrl} for ${plural(https!.listener.served().length, 'custom domain')}; plain HTTP: ${httpMode}`);
     const adminUrl = `http://${fmtHost(ad.host)}:${ad.port}`;
     print(`Portcullis gateway listening on ${gatewayUrl} (admin API on ${adminUrl}, store: ${store.kind} ${store.location})`);
     const example = exampleCurl(runtime, gatewayUrl);
@@ -203,7 +308,10 @@ export async function startGateway(options: StartOptions): Promise<RunningGatewa
       };
       const onSigterm = () => onTerm('SIGTERM');
       const onSigint = () => onTerm('SIGINT');
-      const onSighup = () => void reload('SIGHUP');
+      const onSighup = () => {
+        void reload('SIGHUP');
+        void https?.listener.reload();
+      };
       process.once('SIGTERM', onSigterm);
       process.once('SIGINT', onSigint);
       process.on('SIGHUP', onSighup);
@@ -215,11 +323,18 @@ export async function startGateway(options: StartOptions): Promise<RunningGatewa
       });
     }
 
-    return { gatewayUrl, adminUrl, runtime, store, logger, reload: () => reload('reload'), close };
+    const reloadCertificates = async () => {
+      await https?.listener.reload();
+    };
+    return { gatewayUrl, adminUrl, httpsUrl, reloadCertificates, runtime, store, logger, reload: () => reload('reload'), close };
   } catch (err) {
     await cleanup();
     throw err;
   }
+}
+
+function plural(n: number, word: string): string {
+  return `${n} ${word}${n === 1 ? '' : 's'}`;
 }
 
 function fmtHost(host: string): string {

@@ -103,6 +103,12 @@ export interface Store {
   readonly deployments: DeploymentStore;
   readonly adminTokens: AdminTokenStore;
   readonly meta: MetaStore;
+  /** API keys, plan subscriptions and usage records (api-keys-port.ts). */
+  readonly apiKeys: import('./api-keys-port.ts').ApiKeyStore;
+  /** IAM principals, identity policies and access keys (iam-port.ts). */
+  readonly iam: import('./iam-port.ts').IamStore;
+  /** The append-only, hash-chained audit trail and its signed digests (audit-port.ts). */
+  readonly audit: import('./audit-port.ts').AuditStore;
   readonly changes: ChangeNotifier;
   /** Cheap liveness probe used by /readyz. */
   ping(): Promise<void>;

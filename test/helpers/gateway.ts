@@ -10,6 +10,8 @@ import { stringify } from 'yaml';
 import { startGateway, type RunningGateway, type StartOptions } from '../../src/server/start.ts';
 
 export const ADMIN_TOKEN = 'pcat_test_' + 'a'.repeat(40);
+/** Every node of a test cluster shares one master key, as a real cluster must (32 bytes, base64). */
+export const TEST_MASTER_KEY = Buffer.alloc(32, 7).toString('base64');
 
 export interface TestGateway {
   readonly url: string;
@@ -48,7 +50,7 @@ export async function startTestGateway(
     dataDir: dir,
     listen: { host: '127.0.0.1', port: 0 },
     adminListen: { host: '127.0.0.1', port: 0 },
-    env: { PORTCULLIS_ADMIN_TOKEN: ADMIN_TOKEN, PORTCULLIS_LOG_LEVEL: 'silent' },
+    env: { PORTCULLIS_ADMIN_TOKEN: ADMIN_TOKEN, PORTCULLIS_LOG_LEVEL: 'silent', PORTCULLIS_MASTER_KEY: TEST_MASTER_KEY },
     print: () => {},
     accessLogDestination: { stream },
     watchConfig: false,

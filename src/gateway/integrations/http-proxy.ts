@@ -19,6 +19,7 @@ import type { RequestContext } from '../pipeline/context.ts';
 import type { IntegrationFn } from './types.ts';
 import type { UpstreamPools } from './upstream-pools.ts';
 import { compileUrlTemplate } from './url-template.ts';
+import { resolveUpstreamTls } from './upstream-tls.ts';
 
 export interface HttpProxyOptions {
   readonly stageVariables: Readonly<Record<string, string>>;
@@ -68,7 +69,7 @@ export function createHttpProxyIntegration(settings: HttpProxyIntegration, optio
     greedyParameters: options.greedyParameters,
   });
   const route: Route = Object.freeze({
-    pool: options.pools.get(template.origin, settings.connectTimeoutMs),
+    pool: options.pools.get(template.origin, settings.connectTimeoutMs, settings.tls && resolveUpstreamTls(settings.tls, template.origin)),
     timeoutMs: settings.timeoutMs,
     timeouts: timeoutQueueFor(settings.timeoutMs),
     maxBody: options.maxRequestBodyBytes,
@@ -102,7 +103,10 @@ export function createHttpProxyIntegration(settings: HttpProxyIntegration, optio
     const exchange = new Exchange(ctx, route);
     (res as Carrier)[kExchange] = exchange;
     res.on('close', onResponseClose);
-    if (hasBody) exchange.body = new RequestBody(exchange);
+    // A stage that had to read the whole body first (SigV4 hashes it) leaves it here; it is sent as is.
+    const buffered = ctx.extensions.requestBody;
+    const preread = buffered instanceof Uint8Array ? buffered : null;
+    if (hasBody && preread === null) exchange.body = new RequestBody(exchange);
     route.timeouts.add(exchange);
     exchange.started = route.clock.now();
     route.pool.dispatch(
@@ -110,7 +114,7 @@ export function createHttpProxyIntegration(settings: HttpProxyIntegration, optio
         path,
         method: ctx.httpMethod,
         headers: upstreamHeaders(ctx),
-        body: exchange.body,
+        body: preread ?? exchange.body,
         headersTimeout: route.timeoutMs,
         bodyTimeout: route.timeoutMs,
       },

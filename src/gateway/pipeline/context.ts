@@ -77,13 +77,20 @@ export class RequestContext {
   /** $context.resourcePath: the matched route template (/pets/{id}). */
   resourcePath = '';
   routeKey = '';
+  /** $context.customDomain.basePathMatched: set when a custom domain's base path mapping selected the API. */
+  basePathMatched = '';
   route: RouteRef | undefined = undefined;
   pathParameters: Record<string, string> = EMPTY;
   stageVariables: Readonly<Record<string, string>> = EMPTY;
 
   /** $context.authorizer.*: principalId, claims, custom authorizer context values. */
   authorizer: Record<string, unknown> = {};
-  /** Values later stages add for policies (condition keys) and integrations. */
+  /**
+   * Values later stages add for policies (condition keys) and integrations. Authorization reads two of them
+   * (contract in pipeline/caller-identity.ts): `identity` (a CallerIdentity: who authenticated and the
+   * identity-side decision) and `conditionKeys` (a Map of extra lower-cased condition keys such as
+   * `jwt:sub` or client-certificate fields; `aws:*` keys there are ignored, the gateway computes those).
+   */
   readonly extensions: Record<string, unknown> = {};
 
   error: ErrorInfo = { message: null, messageString: '', responseType: '', validationErrorString: '' };

@@ -2,6 +2,9 @@
 // applied once under a transaction-scoped advisory lock so gateway nodes starting together do not race.
 import type pg from 'pg';
 import { checkMigrationList, pendingMigrations } from '../migration-plan.ts';
+import { postgresApiKeysSql } from './api-keys.ts';
+import { postgresIamSql } from './iam.ts';
+import { postgresAuditSql } from './audit.ts';
 
 export interface PostgresMigration {
   readonly version: number;
@@ -61,6 +64,21 @@ export const POSTGRES_MIGRATIONS: readonly PostgresMigration[] = Object.freeze([
         value  text NOT NULL
       );
     `,
+  },
+  {
+    version: 2,
+    name: 'api-keys-subscriptions-usage',
+    sql: postgresApiKeysSql,
+  },
+  {
+    version: 3,
+    name: 'iam-principals-policies-access-keys',
+    sql: postgresIamSql,
+  },
+  {
+    version: 4,
+    name: 'audit-events-digests',
+    sql: postgresAuditSql,
   },
 ]);
 

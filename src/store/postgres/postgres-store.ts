@@ -27,6 +27,9 @@ import {
   type Store,
 } from '../ports.ts';
 import { applyPostgresMigrations } from './migrations.ts';
+import { createPostgresApiKeyStore } from './api-keys.ts';
+import { createPostgresIamStore } from './iam.ts';
+import { createPostgresAuditStore } from './audit.ts';
 import { createPgListener, type NotifierStatus } from './pg-listener.ts';
 import { describeError, describePostgresUrl, notifyChannelName, quoteIdentifier } from './pg-names.ts';
 
@@ -298,6 +301,9 @@ export async function createPostgresStore({
         );
       },
     },
+    apiKeys: createPostgresApiKeyStore(pool, s, () => live()),
+    iam: createPostgresIamStore(pool, s, () => live()),
+    audit: createPostgresAuditStore(pool, s, () => live()),
     changes: {
       async publish(channel, payload) {
         live();

@@ -2,6 +2,9 @@
 // schema_migrations. Never edit a released step; append a new one.
 import type Database from 'better-sqlite3';
 import { checkMigrationList, pendingMigrations } from '../migration-plan.ts';
+import { SQLITE_API_KEYS_SQL } from './api-keys.ts';
+import { SQLITE_IAM_SQL } from './iam.ts';
+import { SQLITE_AUDIT_SQL } from './audit.ts';
 
 export interface SqliteMigration {
   readonly version: number;
@@ -57,6 +60,21 @@ export const SQLITE_MIGRATIONS: readonly SqliteMigration[] = Object.freeze([
         value  TEXT NOT NULL
       ) STRICT;
     `,
+  },
+  {
+    version: 2,
+    name: 'api-keys-subscriptions-usage',
+    sql: SQLITE_API_KEYS_SQL,
+  },
+  {
+    version: 3,
+    name: 'iam-principals-policies-access-keys',
+    sql: SQLITE_IAM_SQL,
+  },
+  {
+    version: 4,
+    name: 'audit-events-digests',
+    sql: SQLITE_AUDIT_SQL,
   },
 ]);
 

@@ -32,6 +32,9 @@ import {
   type Store,
 } from '../ports.ts';
 import { applySqliteMigrations } from './migrations.ts';
+import { createSqliteApiKeyStore } from './api-keys.ts';
+import { createSqliteIamStore } from './iam.ts';
+import { createSqliteAuditStore } from './audit.ts';
 
 export interface SqliteStoreOptions {
   /** Path of the database file (its directory is created, mode 0700), or ':memory:' for tests. */
@@ -290,6 +293,9 @@ export async function createSqliteStore({ file, clock = systemClock, busyTimeout
         sql.upsertMeta.run(checkMetaKey(key), checkMetaValue(value));
       },
     },
+    apiKeys: createSqliteApiKeyStore(db, () => live(), clock),
+    iam: createSqliteIamStore(db, () => live()),
+    audit: createSqliteAuditStore(db, () => live()),
     changes: {
       async publish(channel, payload) {
         live();

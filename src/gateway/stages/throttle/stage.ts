@@ -1,19 +1,26 @@
-// The stage/route/account throttle (phase 'throttle', reference section 4.3): per route, the buckets that
-// apply are fixed when the snapshot is compiled; per request, one all-or-nothing takeBuckets call.
+// The throttle phase (reference section 4.3): per route, the route/stage/account buckets are fixed when the
+// snapshot is compiled; per request, one all-or-nothing takeBuckets call, which for a key in a usage plan
+// also holds the plan's per-key bucket (plan-throttle.ts, which then applies the quota).
 import type { Clock } from '../../../core/clock.ts';
 import { deny, type Denial } from '../../../core/denial.ts';
 import type { Throttle } from '../../../config/schema.ts';
 import type { BucketDecision, BucketSpec, CounterStore } from '../../../store/counters/ports.ts';
 import type { RouteBuild, StageFactory, StageFn, StageResult } from '../../pipeline/stage.ts';
 import { ALL_ROUTES_KEY, AccountThrottleSchema, bucketKeys, routeThrottleKey } from './schema.ts';
+import { createPlanThrottle, type UsageRecorder } from './plan-throttle.ts';
+import { USAGE_EXTENSION, type UsageIdentity } from '../api-key/schema.ts';
 
 export interface ThrottleDeps {
   readonly counters: CounterStore;
   readonly clock: Clock;
+  /** Counts accepted requests of keys in usage plans (daily usage records). */
+  readonly usage?: UsageRecorder;
+  /** Told what a report-only usage plan would have refused. */
+  readonly onReportOnly?: (message: string) => void;
 }
 
 /** A bucket with the words its refusal is logged with. */
-interface LabelledBucket {
+export interface LabelledBucket {
   readonly spec: BucketSpec;
   readonly label: string;
 }
@@ -67,7 +74,7 @@ function accountBucket(settings: Throttle): LabelledBucket {
 
 const STORE_CLOSED_DETAIL = 'throttle: counter store unavailable, failing closed';
 
-function toDenial(d: BucketDecision, buckets: readonly LabelledBucket[]): Denial {
+export function toDenial(d: BucketDecision, buckets: readonly LabelledBucket[]): Denial {
   const retry = d.retryAfterMs;
   const waitText = Number.isFinite(retry) ? `retry in ${retry} ms` : 'never refills';
   const detail = d.deniedBy >= 0 ? `${buckets[d.deniedBy].label} is empty; ${waitText}` : STORE_CLOSED_DETAIL;
@@ -82,15 +89,33 @@ export const throttleStage: StageFactory<ThrottleDeps> = Object.freeze({
   phase: 'throttle' as const,
   create(build: RouteBuild<ThrottleDeps>): StageFn {
     const buckets = throttleBuckets(build);
-    const specs: readonly BucketSpec[] = Object.freeze(buckets.map((b) => b.spec));
-    const { counters, clock } = build.deps;
-    // Fail-open answers (decision.degraded, allowed) pass like any other; counters.health() and its
-    // onHealthChange callback tell the logs and /readyz.
-    const decide = (d: BucketDecision): StageResult => (d.allowed ? undefined : toDenial(d, buckets));
-    return function throttle() {
-      const d = counters.takeBuckets(specs, clock.now());
-      // The memory store answers synchronously: no promise, no microtask on the hot path.
-      return d instanceof Promise ? d.then(decide) : decide(d);
-    };
+    // Routes without a bucket of their own share one function per stage (10,000 routes, not 10,000 closures).
+    const shareKey = buckets.map((b) => `${b.spec.key}:${b.spec.rateLimit}:${b.spec.burstLimit}`).join('|');
+    let shared = sharedThrottles.get(build.deps);
+    if (shared === undefined) sharedThrottles.set(build.deps, (shared = new Map()));
+    const existing = shared.get(shareKey);
+    if (existing !== undefined) return existing;
+    const fn = createThrottleFn(buckets, build.deps);
+    if (!buckets.some((b) => b.spec.key.startsWith('r:'))) shared.set(shareKey, fn);
+    return fn;
   },
 });
+
+const sharedThrottles = new WeakMap<ThrottleDeps, Map<string, StageFn>>();
+
+function createThrottleFn(buckets: readonly LabelledBucket[], deps: ThrottleDeps): StageFn {
+  const specs: readonly BucketSpec[] = Object.freeze(buckets.map((b) => b.spec));
+  const { counters, clock } = deps;
+  // Fail-open answers (decision.degraded, allowed) pass like any other; counters.health() and its
+  // onHealthChange callback tell the logs and /readyz.
+  const decide = (d: BucketDecision): StageResult => (d.allowed ? undefined : toDenial(d, buckets));
+  const planThrottle = createPlanThrottle(deps, buckets);
+  return function throttle(ctx) {
+    // Set by the api-key stage on apiKeyRequired routes once the key is known to be in a plan for this stage.
+    const usage = ctx.extensions?.[USAGE_EXTENSION] as UsageIdentity | undefined;
+    if (usage !== undefined) return planThrottle(ctx, usage);
+    const d = counters.takeBuckets(specs, clock.now());
+    // The memory store answers synchronously: no promise, no microtask on the hot path.
+    return d instanceof Promise ? d.then(decide) : decide(d);
+  };
+}
