@@ -3,14 +3,14 @@
 import { randomBytes } from 'node:crypto';
 import { spawnSync, type ChildProcess } from 'node:child_process';
 
-interface Result { name: string; rps: number; p50: number; p99: number; errors: number }
+interface Result { name: string; rps: number; p50: number; p99: number; errors: number; cpuUs?: number }
 interface Helpers {
   upstream: string;
   adminToken: string;
   definition(upstream: string): { settings: object; apis: Array<{ routes: object[] } & Record<string, unknown>> };
   startGateway(name: string, def: object, env?: Record<string, string>): Promise<{ url: string; adminUrl: string; proc: ChildProcess }>;
   stop(p: ChildProcess): Promise<void>;
-  load(name: string, url: string, opts?: { headers?: Record<string, string> }): Promise<Result>;
+  load(name: string, url: string, opts?: { headers?: Record<string, string>; pid?: number }): Promise<Result>;
   rssMb(pid: number): number;
 }
 
@@ -42,12 +42,23 @@ export async function runKeyScenarios(h: Helpers, passThrough: Result | undefine
   if (redisUp) modes.push(['redis', { PORTCULLIS_COUNTERS: 'redis://127.0.0.1:6379', PORTCULLIS_COUNTERS_PREFIX: `bench_${randomBytes(4).toString('hex')}:` }]);
   else notes.push('key + plan scenario with Redis counters skipped: no redis-server on 127.0.0.1:6379');
   for (const [mode, env] of modes) {
+    // A pass-through run right before each key run: on a shared 2-core machine throughput drifts within a
+    // run, so each ratio is also given against a baseline measured next to it.
+    const base = await h.startGateway(`keys-base-${mode}`, h.definition(h.upstream));
+    const paired = await h.load(`gateway pass-through (before ${mode} keys)`, `${base.url}/prod/bench`, { pid: base.proc.pid });
+    results.push(paired);
+    await h.stop(base.proc);
     const g = await h.startGateway(`keys-${mode}`, keyDefinition(h), env);
     const created = await admin(h, g.adminUrl, 'POST', '/v1/api-keys', JSON.stringify({ name: 'bench', plans: ['bench'] }));
     const name = `gateway key + plan throttle + quota (${mode})`;
-    const r = await h.load(name, `${g.url}/prod/bench`, { headers: { 'x-api-key': String(created.value) } });
+    const r = await h.load(name, `${g.url}/prod/bench`, { headers: { 'x-api-key': String(created.value) }, pid: g.proc.pid });
     results.push(r);
-    if (passThrough) notes.push(`${name}: ${(r.rps / passThrough.rps).toFixed(2)}x the pass-through route (target ${mode === 'memory' ? '0.9' : '0.7'}x)`);
+    const target = mode === 'memory' ? '0.9' : '0.7';
+    for (const [what, pt] of [['the pass-through run just before it', paired], ['the first pass-through run', passThrough]] as const) {
+      if (!pt) continue;
+      const cpu = r.cpuUs && pt.cpuUs ? `; CPU per request ${r.cpuUs.toFixed(1)} µs vs ${pt.cpuUs.toFixed(1)} µs (${(pt.cpuUs / r.cpuUs).toFixed(2)}x)` : '';
+      notes.push(`${name}: ${(r.rps / pt.rps).toFixed(2)}x the req/s of ${what} (target ${target}x)${cpu}`);
+    }
     await h.stop(g.proc);
   }
 

@@ -23,6 +23,8 @@ interface Result {
   p50: number;
   p99: number;
   errors: number;
+  /** CPU time (user + system) of the process under test per request, µs: steadier than req/s on a shared machine. */
+  cpuUs?: number;
 }
 
 const procs: ChildProcess[] = [];
@@ -74,6 +76,13 @@ function rssMb(pid: number): number {
   return Number(/VmRSS:\s+(\d+)/.exec(status)![1]) / 1024;
 }
 
+/** utime + stime of a process in seconds, from /proc (clock ticks of 1/100 s on Linux). */
+function cpuSeconds(pid: number): number {
+  const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+  const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+  return (Number(fields[11]) + Number(fields[12])) / 100;
+}
+
 function parseWrkLatency(text: string, pct: string): number {
   const m = new RegExp(`\\s${pct}%\\s+([\\d.]+)(us|ms|s)`).exec(text);
   if (!m) return NaN;
@@ -81,17 +90,21 @@ function parseWrkLatency(text: string, pct: string): number {
   return m[2] === 'us' ? v / 1000 : m[2] === 's' ? v * 1000 : v;
 }
 
-async function load(name: string, url: string, opts: { duration?: number; rate?: number; headers?: Record<string, string> } = {}): Promise<Result> {
+async function load(name: string, url: string, opts: { duration?: number; rate?: number; headers?: Record<string, string>; pid?: number } = {}): Promise<Result> {
   const duration = opts.duration ?? DURATION;
+  let cpuStart = 0;
+  const cpuPerRequest = (requests: number) => (opts.pid && requests > 0 ? ((cpuSeconds(opts.pid) - cpuStart) * 1e6) / requests : undefined);
   const headerArgs = Object.entries(opts.headers ?? {}).flatMap(([k, v]) => ['-H', `${k}: ${v}`]);
   if (useWrk && !opts.rate) {
     spawnSync('wrk', ['-t1', `-c${CONNECTIONS}`, `-d${WARMUP}s`, ...headerArgs, url]);
+    if (opts.pid) cpuStart = cpuSeconds(opts.pid);
     const out = spawnSync('wrk', ['-t1', `-c${CONNECTIONS}`, `-d${duration}s`, '--latency', ...headerArgs, url], { encoding: 'utf8' }).stdout;
     const rps = Number(/Requests\/sec:\s+([\d.]+)/.exec(out)?.[1] ?? 0);
     const non2xx = Number(/Non-2xx or 3xx responses:\s+(\d+)/.exec(out)?.[1] ?? 0);
     const sockErr = /Socket errors: connect (\d+), read (\d+), write (\d+), timeout (\d+)/.exec(out);
     const errors = non2xx + (sockErr ? sockErr.slice(1).reduce((a, b) => a + Number(b), 0) : 0);
-    return { name, rps, p50: parseWrkLatency(out, '50'), p99: parseWrkLatency(out, '99'), errors };
+    const requests = Number(/(\d+) requests in/.exec(out)?.[1] ?? 0);
+    return { name, rps, p50: parseWrkLatency(out, '50'), p99: parseWrkLatency(out, '99'), errors, cpuUs: cpuPerRequest(requests) };
   }
   const { default: autocannon } = await import('autocannon');
   const run = (d: number) =>
@@ -102,8 +115,9 @@ async function load(name: string, url: string, opts: { duration?: number; rate?:
       errors: number;
     }>;
   await run(WARMUP);
+  if (opts.pid) cpuStart = cpuSeconds(opts.pid);
   const r = await run(duration);
-  return { name, rps: r.requests.average, p50: r.latency.p50, p99: r.latency.p99, errors: r.non2xx + r.errors };
+  return { name, rps: r.requests.average, p50: r.latency.p50, p99: r.latency.p99, errors: r.non2xx + r.errors, cpuUs: cpuPerRequest(r.requests.average * duration) };
 }
 
 function definition(upstream: string, routes = 1, extra: object = {}) {
@@ -137,33 +151,41 @@ const results: Result[] = [];
 const notes: string[] = [];
 
 const upPort = await freePort();
-start(['--import', 'tsx', 'bench/upstream.ts', '--port', String(upPort)]);
+const upProc = start(['--import', 'tsx', 'bench/upstream.ts', '--port', String(upPort)]);
 await waitPort(upPort);
 const upstream = `http://127.0.0.1:${upPort}`;
 
-results.push(await load('direct upstream', `${upstream}/`));
+results.push(await load('direct upstream', `${upstream}/`, { pid: upProc.pid }));
 
 const bpPort = await freePort();
 const bare = start(['--import', 'tsx', 'bench/bare-proxy.ts', '--upstream', upstream, '--port', String(bpPort)]);
 await waitPort(bpPort);
-const bareResult = await load('bare undici proxy', `http://127.0.0.1:${bpPort}/`);
+const bareResult = await load('bare undici proxy', `http://127.0.0.1:${bpPort}/`, { pid: bare.pid });
 results.push(bareResult);
 
 let gatewayResult: Result | undefined;
 if (want('passthrough')) {
   const g = await startGateway('passthrough', definition(upstream));
-  gatewayResult = await load('gateway pass-through (access log on)', `${g.url}/prod/bench`);
+  gatewayResult = await load('gateway pass-through (access log on)', `${g.url}/prod/bench`, { pid: g.proc.pid });
   results.push(gatewayResult);
   // p99 at half the bare proxy's throughput, fixed rate, for both.
   const half = Math.round(bareResult.rps / 2);
-  const gHalf = await load(`gateway @ ${half} req/s`, `${g.url}/prod/bench`, { rate: half });
-  const bHalf = await load(`bare proxy @ ${half} req/s`, `http://127.0.0.1:${bpPort}/`, { rate: half });
+  const gHalf = await load(`gateway @ ${half} req/s`, `${g.url}/prod/bench`, { rate: half, pid: g.proc.pid });
+  const bHalf = await load(`bare proxy @ ${half} req/s`, `http://127.0.0.1:${bpPort}/`, { rate: half, pid: bare.pid });
   results.push(bHalf, gHalf);
   notes.push(`p99 at half load: gateway ${gHalf.p99.toFixed(2)} ms vs bare proxy ${bHalf.p99.toFixed(2)} ms (difference ${(gHalf.p99 - bHalf.p99).toFixed(2)} ms)`);
   await stop(g.proc);
   const quietDef = definition(upstream);
   const quiet = await startGateway('nolog', { ...quietDef, settings: { ...quietDef.settings, accessLog: { format: 'JSON', enabled: false } } });
-  results.push(await load('gateway pass-through (access log off)', `${quiet.url}/prod/bench`));
+  const quietResult = await load('gateway pass-through (access log off)', `${quiet.url}/prod/bench`, { pid: quiet.proc.pid });
+  results.push(quietResult);
+  if (bareResult.cpuUs && gatewayResult.cpuUs && quietResult.cpuUs) {
+    notes.push(
+      `CPU per request: bare proxy ${bareResult.cpuUs.toFixed(1)} µs, gateway ${quietResult.cpuUs.toFixed(1)} µs (log off) / ` +
+        `${gatewayResult.cpuUs.toFixed(1)} µs (log on): the bare proxy costs ${(bareResult.cpuUs / quietResult.cpuUs).toFixed(2)}x / ` +
+        `${(bareResult.cpuUs / gatewayResult.cpuUs).toFixed(2)}x of the gateway's CPU, the throughput ratio a CPU-bound host would see`,
+    );
+  }
   await stop(quiet.proc);
 }
 await stop(bare);
@@ -173,7 +195,7 @@ if (want('routes')) {
     const g = await startGateway(`routes${n}`, definition(upstream, n));
     await new Promise((r) => setTimeout(r, 1000));
     const rss = rssMb(g.proc.pid!);
-    const r = await load(`gateway, ${n} routes (param route)`, `${g.url}/prod/r${n - 1}/42/items`);
+    const r = await load(`gateway, ${n} routes (param route)`, `${g.url}/prod/r${n - 1}/42/items`, { pid: g.proc.pid });
     results.push(r);
     notes.push(`RSS at rest with ${n} routes: ${rss.toFixed(1)} MB`);
     await stop(g.proc);
@@ -200,9 +222,14 @@ if (want('auth')) {
   ];
   for (const [name, authorizers, authorizer] of scenarios) {
     const g = await startGateway(authorizer + name.length, authDef(authorizers, authorizer));
-    const r = await load(name, `${g.url}/prod/bench`, { headers: { authorization: `Bearer ${fx.token}` } });
+    const r = await load(name, `${g.url}/prod/bench`, { headers: { authorization: `Bearer ${fx.token}` }, pid: g.proc.pid });
     results.push(r);
-    if (gatewayResult) notes.push(`${name}: ${(r.rps / gatewayResult.rps).toFixed(2)}x the pass-through route`);
+    if (gatewayResult) {
+      // The CPU ratio (pass-through CPU per request / this scenario's) is the throughput ratio a CPU-bound host would
+      // see, and is far steadier than req/s when other processes share the cores.
+      const cpu = gatewayResult.cpuUs && r.cpuUs ? `; by CPU per request ${(gatewayResult.cpuUs / r.cpuUs).toFixed(2)}x` : '';
+      notes.push(`${name}: ${(r.rps / gatewayResult.rps).toFixed(2)}x the pass-through route by req/s${cpu}`);
+    }
     await stop(g.proc);
   }
   await stop(fxProc);
@@ -225,14 +252,26 @@ if (want('https')) {
   await runHttpsScenarios({ upstream, tmp, definition, startGateway, freePort, waitPort, stop, load }, results, notes);
 }
 
+if (want('iam')) {
+  // Resource policy and SigV4 + identity policy (issues 4 and 5): bench/iam.ts.
+  const { runIamScenarios } = await import('./iam.ts');
+  await runIamScenarios({ upstream, adminToken: 'pcat_bench_' + 'b'.repeat(40), definition, startGateway, stop, load }, gatewayResult, results, notes);
+}
+
+if (want('observability')) {
+  // Access logging to a file and metrics against both off, and the alarm rules (issue 7): bench/observability.ts.
+  const { runObservabilityScenarios } = await import('./observability.ts');
+  await runObservabilityScenarios({ upstream, tmp, definition, startGateway, stop, load }, results, notes);
+}
+
 const pad = (s: string, n: number) => s.padEnd(n);
 console.log(`\nPortcullis benchmark: ${useWrk ? 'wrk' : 'autocannon'}, ${CONNECTIONS} connections, ${DURATION} s after ${WARMUP} s warm-up`);
 console.log(`machine: ${cpus().length} x ${cpus()[0]?.model ?? 'cpu'}, ${(totalmem() / 2 ** 30).toFixed(0)} GiB, Node ${process.version}\n`);
-console.log(`${pad('scenario', 44)}${pad('req/s', 10)}${pad('p50 ms', 9)}${pad('p99 ms', 9)}${pad('errors', 8)}${pad('vs direct', 11)}vs bare proxy`);
+console.log(`${pad('scenario', 44)}${pad('req/s', 10)}${pad('p50 ms', 9)}${pad('p99 ms', 9)}${pad('errors', 8)}${pad('CPU µs/req', 12)}${pad('vs direct', 11)}vs bare proxy`);
 const direct = results[0].rps;
 for (const r of results) {
   console.log(
-    `${pad(r.name, 44)}${pad(r.rps.toFixed(0), 10)}${pad(r.p50.toFixed(2), 9)}${pad(r.p99.toFixed(2), 9)}${pad(String(r.errors), 8)}${pad((r.rps / direct).toFixed(2) + 'x', 11)}${(r.rps / bareResult.rps).toFixed(2)}x`,
+    `${pad(r.name, 44)}${pad(r.rps.toFixed(0), 10)}${pad(r.p50.toFixed(2), 9)}${pad(r.p99.toFixed(2), 9)}${pad(String(r.errors), 8)}${pad(r.cpuUs === undefined ? '-' : r.cpuUs.toFixed(1), 12)}${pad((r.rps / direct).toFixed(2) + 'x', 11)}${(r.rps / bareResult.rps).toFixed(2)}x`,
   );
 }
 for (const n of notes) console.log(`- ${n}`);

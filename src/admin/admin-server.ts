@@ -12,10 +12,13 @@ import { ADMIN_ROLES, type AdminRole, type AdminTokenRecord, type DefinitionForm
 import { ADMIN_ERRORS, AdminHttpError, type AdminErrorCode } from './admin-errors.ts';
 import { ADMIN_OPENAPI } from './openapi.ts';
 import { KEY_ROUTES } from './routes/keys.ts';
+import { IAM_ROUTES } from './routes/iam.ts';
 import type { KeyService } from '../keys/key-service.ts';
 import type { AuditTrail } from '../audit/audit-trail.ts';
 import { auditAdminRequest, captureRequestBody, definitionSummary, isAudited, noteCaller } from './admin-audit.ts';
 import { AUDIT_ROUTES } from './routes/audit.ts';
+import { ALARM_ROUTES } from './routes/alarms.ts';
+import type { Monitor } from '../observe/alarms/monitor.ts';
 import type { IamService } from '../iam/iam-service.ts';
 import { checkFields, definitionFormat, hasBody, parseJsonObject, readBody } from './request-body.ts';
 
@@ -34,6 +37,8 @@ export interface AdminServerOptions {
   readonly audit?: AuditTrail;
   /** IAM policies, principals and access keys (routes/iam.ts); absent: those routes answer 404. */
   readonly iam?: IamService;
+  /** Alarm states and blocked sources (routes/alarms.ts); absent: those routes answer 404. */
+  readonly monitor?: Monitor;
 }
 
 export interface AdminServer {
@@ -74,6 +79,8 @@ interface HandlerDeps {
   readonly readiness: AdminServerOptions['readiness'];
   readonly apiKeys?: KeyService;
   readonly audit?: AuditTrail;
+  readonly monitor?: Monitor;
+  readonly iam?: IamService;
   readonly clock: Clock;
   readDefinition(state: RequestState): Promise<{ body: Buffer; format: DefinitionFormat | undefined }>;
   readJson(state: RequestState, fields: readonly string[]): Promise<Record<string, unknown>>;
@@ -99,6 +106,8 @@ export function createAdminServer({
   maxJsonBytes = 64 * 1024,
   apiKeys,
   audit,
+  monitor,
+  iam,
 }: AdminServerOptions): AdminServer {
   const logger = parentLogger.child({ component: 'admin-api' });
 
@@ -117,7 +126,7 @@ export function createAdminServer({
     return body;
   }
 
-  const deps: HandlerDeps = { controlPlane, metrics, readiness, clock, readDefinition, readJson, apiKeys, audit };
+  const deps: HandlerDeps = { controlPlane, metrics, readiness, clock, readDefinition, readJson, apiKeys, audit, monitor, iam };
   const compiled = ROUTES.map((route) => ({ route, segments: route.path.split('/') }));
 
   /** Every route whose path template matches, whatever its method. */
@@ -311,6 +320,8 @@ export function createAdminServer({
 // Type-checked against RouteSpec here (routes/keys.ts declares structural types to avoid an import cycle).
 const keyRoutes = (): readonly RouteSpec[] => KEY_ROUTES;
 const auditRoutes = (): readonly RouteSpec[] => AUDIT_ROUTES;
+const alarmRoutes = (): readonly RouteSpec[] => ALARM_ROUTES;
+const iamRoutes = (): readonly RouteSpec[] => IAM_ROUTES;
 
 const ROUTES: readonly RouteSpec[] = Object.freeze([
   {
@@ -477,6 +488,8 @@ const ROUTES: readonly RouteSpec[] = Object.freeze([
   },
   ...keyRoutes(),
   ...auditRoutes(),
+  ...alarmRoutes(),
+  ...iamRoutes(),
 ]);
 
 /** Every route of the admin API (method, path template, least role): what the OpenAPI document must list. */

@@ -6,6 +6,8 @@ import { ADMIN_ROLES } from '../store/ports.ts';
 import { ADMIN_ERRORS } from './admin-errors.ts';
 import { KEY_OPENAPI_PATHS } from './openapi-keys.ts';
 import { AUDIT_OPENAPI_PATHS } from './openapi-audit.ts';
+import { ALARM_OPENAPI_PATHS } from './openapi-alarms.ts';
+import { IAM_OPENAPI_PATHS } from './openapi-iam.ts';
 
 /** Marks each operation with the least role that may call it; absent means no token is needed. */
 export const ROLE_EXTENSION = 'x-portcullis-role';
@@ -316,6 +318,8 @@ export const ADMIN_OPENAPI = deepFreeze({
     },
     ...KEY_OPENAPI_PATHS,
     ...AUDIT_OPENAPI_PATHS,
+    ...ALARM_OPENAPI_PATHS,
+    ...IAM_OPENAPI_PATHS,
   },
   components: {
     securitySchemes: {

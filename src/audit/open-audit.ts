@@ -42,14 +42,17 @@ export function openAuditTrail(options: {
   clock: Clock;
   logger: Logger;
   settings?: AuditSettings;
+  /** Events a live sink dropped because it could not keep up (the store keeps them all). */
+  onSinkDrop?: (count: number) => void;
 }): AuditTrail {
   const settings = options.settings ?? auditSettingsFromEnv(options.env);
   const sinks: AuditSink[] = [];
-  if (settings.file) sinks.push(createFileAuditSink(settings.file));
+  const onDrop = options.onSinkDrop;
+  if (settings.file) sinks.push(createFileAuditSink(settings.file, { onDrop }));
   if (settings.webhook) {
     const url = new URL(settings.webhook);
     if (url.protocol !== 'http:' && url.protocol !== 'https:') throw new Error('the audit webhook must be an http(s) URL');
-    sinks.push(createWebhookAuditSink({ url: url.href, logger: options.logger }));
+    sinks.push(createWebhookAuditSink({ url: url.href, logger: options.logger, onDrop }));
   }
   return createAuditTrail({
     store: options.store,

@@ -14,6 +14,8 @@ import { formatBytes, formatFields, formatTable, formatTime, plural, truncate } 
 import { registerKeyCommands } from './keys-commands.ts';
 import { registerCertsCommands } from './certs-commands.ts';
 import { registerAuditCommands } from './audit-commands.ts';
+import { registerAlarmCommands } from './alarm-commands.ts';
+import { registerIamCommands } from './iam-commands.ts';
 
 export interface CliIo {
   readonly stdout: (text: string) => void;
@@ -317,6 +319,8 @@ export async function main(argv: readonly string[], io: CliIo = defaultIo): Prom
   registerKeyCommands(program, remote, { out, err, printJson });
   registerCertsCommands(program, { out });
   registerAuditCommands(program, remote, { out, printJson, env: io.env, setExitCode: (code) => (exitCode = code) });
+  registerAlarmCommands(program, remote, { out, printJson });
+  registerIamCommands(program, remote, { out, err, printJson, setExitCode: (code) => (exitCode = code) });
 
   try {
     await program.parseAsync(argv as string[], { from: 'node' });

@@ -53,3 +53,16 @@ test('identity sources: one header for token authorizers; request authorizers wi
   assert.match(problems({ t: { type: 'token', url: 'https://a.example.com', validationRegex: '(' } }).join(), /not a valid regular expression/);
   assert.match(problems({ r: { type: 'request', url: 'https://a.example.com', identitySources: ['header.A'], validationRegex: 'x' } }).join(), /token authorizers only/);
 });
+
+test('custom authorizers give exactly one of url or module; a module is a bare .mjs/.cjs/.js file name', () => {
+  assert.deepEqual(problems({ m: { type: 'token', module: 'authz.mjs' } }), []);
+  assert.match(problems({ m: { type: 'token' } }).join(), /^authorizers\.m: give exactly one of url .* or module/);
+  assert.match(problems({ m: { type: 'token', url: 'https://a.example.com', module: 'authz.mjs' } }).join(), /exactly one of url/);
+  for (const bad of ['../etc/x.mjs', 'sub/authz.mjs', 'authz.ts', '.hidden.mjs']) {
+    assert.throws(() => problems({ m: { type: 'token', module: bad } }), /file name/, bad);
+  }
+});
+
+test('cognito validationRegex must compile', () => {
+  assert.match(problems({ p: { type: 'cognito', userPools: [{ poolId: 'us-east-1_Ab1' }], validationRegex: '[' } }).join(), /^authorizers\.p\.validationRegex: not a valid regular expression/);
+});

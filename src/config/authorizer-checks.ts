@@ -59,12 +59,16 @@ export function checkAuthorizers(definition: Definition, add: Add): void {
           if (d) add([...at, 'userPools', i, pool.jwksUrl !== undefined ? 'jwksUrl' : 'issuer'], `JWKS URL ${q(jwks)} ${d}`);
         }
       });
+      if (a.validationRegex !== undefined) checkRegex(a.validationRegex, [...at, 'validationRegex'], add);
     } else {
       let u: URL | undefined;
-      try {
-        u = new URL(a.url);
-      } catch {
-        add([...at, 'url'], 'url is not a valid absolute URL');
+      if ((a.url === undefined) === (a.module === undefined)) add(at, 'give exactly one of url (an HTTP authorizer) or module (a local JavaScript module)');
+      else if (a.url !== undefined) {
+        try {
+          u = new URL(a.url);
+        } catch {
+          add([...at, 'url'], 'url is not a valid absolute URL');
+        }
       }
       if (u && u.protocol !== 'http:' && u.protocol !== 'https:') add([...at, 'url'], 'url must be http: or https:');
       if (u && (u.username || u.password)) add([...at, 'url'], 'url contains credentials, which are not allowed');
@@ -79,13 +83,7 @@ export function checkAuthorizers(definition: Definition, add: Add): void {
           add([...at, 'identitySources'], 'a request authorizer with caching (resultTtlSeconds > 0) needs at least one identity source: they form the cache key');
         }
       }
-      if (a.validationRegex !== undefined) {
-        try {
-          new RegExp(a.validationRegex);
-        } catch (err) {
-          add([...at, 'validationRegex'], `not a valid regular expression: ${(err as Error).message}`);
-        }
-      }
+      if (a.validationRegex !== undefined) checkRegex(a.validationRegex, [...at, 'validationRegex'], add);
       for (const header of Object.keys(a.contextHeaders)) {
         if (RESERVED_HEADERS.has(header.toLowerCase())) add([...at, 'contextHeaders', header], `${q(header)} cannot be set from authorizer context`);
       }
@@ -106,4 +104,12 @@ export function checkAuthorizers(definition: Definition, add: Add): void {
       }
     });
   });
+}
+
+function checkRegex(source: string, path: PathSegment[], add: Add): void {
+  try {
+    new RegExp(source);
+  } catch (err) {
+    add(path, `not a valid regular expression: ${(err as Error).message}`);
+  }
 }

@@ -76,6 +76,12 @@ export const CognitoAuthorizerSchema = z
       .min(1)
       .max(1_000),
     clientIds: z.array(z.string().min(1).max(128)).max(100).optional().describe('App client ids accepted (aud of ID tokens, client_id of access tokens); absent = any.'),
+    validationRegex: z
+      .string()
+      .min(1)
+      .max(1024)
+      .optional()
+      .describe('AWS identityValidationExpression: the token\'s aud (app client id) must match; access tokens, which have no aud, are then refused.'),
     ...cognitoCommon,
   })
   .describe('Cognito user-pool authorizer: ID tokens for routes without scopes, access tokens for routes with scopes.');
@@ -83,7 +89,17 @@ export const CognitoAuthorizerSchema = z
 export const CustomAuthorizerSchema = z
   .strictObject({
     type: z.enum(['token', 'request']),
-    url: z.string().min(1).max(2048).describe('HTTP endpoint that receives AWS\'s authorizer event as JSON (POST) and answers with the authorizer result.'),
+    url: z
+      .string()
+      .min(1)
+      .max(2048)
+      .optional()
+      .describe('HTTP endpoint that receives AWS\'s authorizer event as JSON (POST) and answers with the authorizer result.'),
+    module: z
+      .string()
+      .regex(/^[A-Za-z0-9][A-Za-z0-9._-]{0,127}\.(mjs|cjs|js)$/, 'a module is a file name (no directories) ending in .mjs, .cjs or .js')
+      .optional()
+      .describe('Instead of url: a JavaScript module in the node\'s PORTCULLIS_AUTHORIZER_MODULES_DIR whose handler(event) answers like a Lambda authorizer.'),
     identitySources: z
       .array(z.string().regex(IDENTITY_SOURCE, 'identity sources are header.X, query.X, context.X or stageVariables.X'))
       .max(20)

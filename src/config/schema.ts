@@ -5,6 +5,7 @@ import { CUSTOMIZABLE_RESPONSE_TYPES } from '../core/gateway-responses.ts';
 import { AuthorizersSchema } from './authorizer-schema.ts';
 import { UsagePlansSchema } from './usage-plan-schema.ts';
 import { DomainsSchema, HstsSchema, TrustedProxiesSchema, UpstreamTlsSchema } from './tls-schema.ts';
+import { MonitoringSchema } from '../observe/alarms/schema.ts';
 
 export const HTTP_METHODS = ['GET', 'HEAD', 'POST', 'PUT', 'PATCH', 'DELETE', 'OPTIONS'] as const;
 export type HttpMethod = (typeof HTTP_METHODS)[number];
@@ -194,6 +195,7 @@ export const DefinitionSchema = z.strictObject({
   authorizers: AuthorizersSchema,
   usagePlans: UsagePlansSchema,
   domains: DomainsSchema,
+  monitoring: MonitoringSchema.optional(),
 });
 
 export type Throttle = z.infer<typeof ThrottleSchema>;

@@ -1,5 +1,6 @@
 // Semantic checks for the HTTPS part of a definition (src/config/tls-schema.ts): unique domain names,
-// base path mappings that name an existing API stage, trusted-proxy CIDRs that parse.
+// base path mappings that name an existing API stage, trusted-proxy CIDRs that parse, HSTS preload
+// requirements, and `auth: mtls` routes reachable through a domain that asks for client certificates.
 import ipaddr from 'ipaddr.js';
 import type { Definition } from './schema.ts';
 import type { PathSegment } from './problems.ts';
@@ -21,6 +22,21 @@ export function checkTls(definition: Definition, add: Add): void {
       const api = apis.get(m.api);
       if (!api) add([...at, 'api'], `unknown API ${JSON.stringify(m.api)}`);
       else if (!Object.hasOwn(api.stages, m.stage)) add([...at, 'stage'], `API ${m.api} has no stage ${JSON.stringify(m.stage)}`);
+    });
+  });
+  const hsts = definition.settings.hsts;
+  if (hsts.enabled && hsts.preload && (!hsts.includeSubDomains || hsts.maxAge < 31_536_000)) {
+    // https://hstspreload.org/ refuses a header without includeSubDomains or with a max-age under a year.
+    add(['settings', 'hsts', 'preload'], 'preload needs includeSubDomains: true and a maxAge of at least 31536000 (one year)');
+  }
+  const mtlsApis = new Set<string>();
+  for (const d of definition.domains) if (d.mtls) for (const m of d.basePathMappings) mtlsApis.add(m.api);
+  definition.apis.forEach((api, ai) => {
+    if (mtlsApis.has(api.name)) return;
+    api.routes.forEach((route, ri) => {
+      if (route.auth === 'mtls') {
+        add(['apis', ai, 'routes', ri, 'auth'], `auth: mtls needs a client certificate, but no custom domain with mtls maps API ${api.name}`);
+      }
     });
   });
   definition.settings.trustedProxies.forEach((cidr, i) => {

@@ -11,10 +11,17 @@ import { defaultResponder, type GatewayResponder } from './gateway-responses.ts'
 import type { CompiledRoute, CompiledStage, Snapshot } from './snapshot.ts';
 import type { ConnectionInfo } from '../tls/client-cert.ts';
 import { createTransportFacts, type PlainHttpMode } from './transport.ts';
+import { parseSigV4 } from '../security/sigv4/verify.ts';
 
 export interface RequestObserver {
   /** Called once per request when the response has finished or the connection closed. */
   onRequestEnd(ctx: RequestContext, accessLog: ((ctx: RequestContext) => string) | null): void;
+  /** Called once per request as it arrives (tracing: traceparent in, the upstream's traceparent out). */
+  onRequestStart?(ctx: RequestContext): void;
+  /** Before the route, once the API stage is known: a Denial refuses the request (alarm blocks, as AWS WAF). */
+  screen?(ctx: RequestContext): Denial | undefined;
+  /** Phase boundaries, for tracing: the route matched, the integration starts. */
+  onPhase?(ctx: RequestContext, phase: 'route' | 'integration'): void;
 }
 
 export interface DispatcherOptions {
@@ -74,6 +81,7 @@ export function createDispatcher(options: DispatcherOptions): Dispatch {
     let responder: GatewayResponder = defaultResponder;
     let stage: CompiledStage | undefined;
     res.once('close', () => observer.onRequestEnd(ctx, stage ? stage.accessLog : snap?.accessLog ?? null));
+    observer.onRequestStart?.(ctx);
 
     // Phase 0 for plain HTTP: what this listener does with requests that did not come over TLS.
     if (!facts.secure && plainMode !== 'serve') {
@@ -99,6 +107,8 @@ export function createDispatcher(options: DispatcherOptions): Dispatch {
     stage = selection.stage;
     if (!stage) return send(responder, ctx, deny('NO_API', { detail: `no stage "${selection.stageName}"` }));
     ctx.stageVariables = stage.variables;
+    const screened = observer.screen?.(ctx);
+    if (screened) return send(responder, ctx, screened);
 
     // Phase 2: route.
     let match;
@@ -107,12 +117,13 @@ export function createDispatcher(options: DispatcherOptions): Dispatch {
     } catch {
       return send(responder, ctx, deny('BAD_REQUEST', { detail: 'malformed percent-encoding in path' }));
     }
-    if (!match) return send(responder, ctx, deny('MISSING_AUTHENTICATION_TOKEN', { detail: 'no route matches' }));
+    if (!match) return send(responder, ctx, unmatchedRoute(ctx));
     const route = match.value;
     ctx.route = route;
     ctx.resourcePath = route.resourcePath;
     ctx.routeKey = route.routeKey;
     ctx.pathParameters = match.params;
+    observer.onPhase?.(ctx, 'route');
 
     // Phases 3-9.
     if (route.chain.length === 0) return integrate(responder, ctx, route);
@@ -140,6 +151,7 @@ export function createDispatcher(options: DispatcherOptions): Dispatch {
   }
 
   function integrate(responder: GatewayResponder, ctx: RequestContext, route: CompiledRoute): void {
+    observer.onPhase?.(ctx, 'integration');
     route.integration(ctx).then(
       (denial) => {
         if (denial) send(responder, ctx, denial);
@@ -218,4 +230,20 @@ function hostOf(req: IncomingMessage): string {
   return h.endsWith('.') ? h.slice(0, -1) : h;
 }
 
-
+/**
+ * No route matches. AWS answers 403 Missing Authentication Token, except that an Authorization header which is
+ * not a complete Signature V4 gets 403 IncompleteSignatureException naming what is missing (reference §1).
+ */
+function unmatchedRoute(ctx: RequestContext): Denial {
+  if (ctx.req.headers.authorization !== undefined) {
+    const parsed = parseSigV4({ method: ctx.httpMethod, rawPath: '', rawQuery: '', rawHeaders: ctx.req.rawHeaders });
+    if ('kind' in parsed && parsed.kind === 'INCOMPLETE') {
+      return deny('INVALID_SIGNATURE', {
+        message: parsed.message,
+        detail: 'no route matches; the Authorization header is not a complete Signature V4',
+        headers: { 'x-amzn-ErrorType': 'IncompleteSignatureException' },
+      });
+    }
+  }
+  return deny('MISSING_AUTHENTICATION_TOKEN', { detail: 'no route matches' });
+}

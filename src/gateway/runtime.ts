@@ -5,6 +5,7 @@ import type { Clock } from '../core/clock.ts';
 import type { RequestContext } from './pipeline/context.ts';
 import type { SnapshotInstaller } from './runtime-port.ts';
 import { compileSnapshot, type Snapshot } from './snapshot.ts';
+import { collectGarbageSoon } from '../core/heap.ts';
 import { STAGE_FACTORIES, type StageDeps } from './stages/index.ts';
 import type { RequestObserver } from './dispatch.ts';
 import type { UpstreamPools } from './integrations/upstream-pools.ts';
@@ -19,6 +20,9 @@ export interface RuntimeAccessLog {
   write(line: string): void;
 }
 
+/** From this size on, a deploy is followed by one full GC (src/core/heap.ts). */
+const LARGE_DEFINITION_ROUTES = 1000;
+
 export interface GatewayRuntimeOptions {
   readonly clock: Clock;
   readonly pools: UpstreamPools;
@@ -29,6 +33,22 @@ export interface GatewayRuntimeOptions {
   readonly executionLog?: ExecutionLog;
   /** Called after a snapshot is installed. */
   readonly onInstall?: (snapshot: Snapshot) => void;
+  /** Alarms and anomaly detection (observe/alarms/monitor.ts): fed in the log phase, screens blocked sources. */
+  readonly monitor?: RuntimeMonitor;
+  /** Tracing (observe/tracing.ts): a span per request, traceparent propagated to upstreams. */
+  readonly tracer?: RuntimeTracer;
+}
+
+export interface RuntimeMonitor {
+  configure(definition: Definition): void;
+  onRequestEnd(ctx: RequestContext): void;
+  screen(ctx: RequestContext): import('../core/denial.ts').Denial | undefined;
+}
+
+export interface RuntimeTracer {
+  onRequestStart(ctx: RequestContext): void;
+  onPhase(ctx: RequestContext, phase: 'route' | 'integration'): void;
+  onRequestEnd(ctx: RequestContext): void;
 }
 
 export interface GatewayRuntime extends SnapshotInstaller, RequestObserver {
@@ -37,7 +57,7 @@ export interface GatewayRuntime extends SnapshotInstaller, RequestObserver {
 
 export function createGatewayRuntime(options: GatewayRuntimeOptions): GatewayRuntime {
   let current: Snapshot | undefined;
-  const { metrics, accessLog, executionLog } = options;
+  const { metrics, accessLog, executionLog, monitor, tracer } = options;
   return {
     snapshot: () => current,
     current: () => current,
@@ -51,8 +71,10 @@ export function createGatewayRuntime(options: GatewayRuntimeOptions): GatewayRun
     install(snapshot) {
       current = snapshot as Snapshot;
       executionLog?.configure(current.definition);
+      monitor?.configure(current.definition);
       metrics?.setActiveRevision?.(snapshot.revision);
       options.onInstall?.(current);
+      if (current.routeCount >= LARGE_DEFINITION_ROUTES) collectGarbageSoon();
     },
     onRequestEnd(ctx, format) {
       const res = ctx.res;
@@ -65,6 +87,15 @@ export function createGatewayRuntime(options: GatewayRuntimeOptions): GatewayRun
       metrics?.record(ctx);
       if (format && accessLog) accessLog.write(format(ctx));
       executionLog?.onRequestEnd(ctx);
+      monitor?.onRequestEnd(ctx);
+      tracer?.onRequestEnd(ctx);
     },
+    ...(tracer
+      ? {
+          onRequestStart: (ctx: RequestContext) => tracer.onRequestStart(ctx),
+          onPhase: (ctx: RequestContext, phase: 'route' | 'integration') => tracer.onPhase(ctx, phase),
+        }
+      : {}),
+    ...(monitor ? { screen: (ctx: RequestContext) => monitor.screen(ctx) } : {}),
   };
 }

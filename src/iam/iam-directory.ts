@@ -20,8 +20,16 @@ export interface DirectoryAccessKey {
   readonly policies: readonly CompiledPolicy[];
 }
 
+/** A principal by its IAM ARN (auth: mtls maps a client certificate to one; docs/https.md). */
+export interface DirectoryPrincipal {
+  readonly record: IamPrincipalRecord;
+  readonly policies: readonly CompiledPolicy[];
+}
+
 export interface IamDirectory {
   accessKey(id: string): DirectoryAccessKey | undefined;
+  /** arn:aws:iam::<account>:user<path><name> or ...:role<path><name>. */
+  principal(arn: string): DirectoryPrincipal | undefined;
   /** Notes that a key was used; flushed to the store in the background. */
   recordUse(id: string, atMs: number): void;
   readonly size: number;
@@ -47,8 +55,21 @@ export function callerOf(p: IamPrincipalRecord, accessKeyId: string): IamCaller 
   return Object.freeze({ arn: `arn:aws:sts::${p.accountId}:assumed-role/${p.name}/${accessKeyId}`, accountId: p.accountId, type: 'AssumedRole', userid: `${p.id}:${accessKeyId}`, tags, accessKeyId });
 }
 
+/**
+ * The caller a client certificate acts as (auth: mtls): a user is itself; a role is an assumed-role session
+ * named after the certificate's serial number, as IAM Roles Anywhere names its sessions.
+ */
+export function certificateCallerOf(p: IamPrincipalRecord, serialHex: string): IamCaller {
+  const tags = new Map(Object.entries(p.tags).map(([k, v]) => [k.toLowerCase(), v]));
+  if (p.type === 'user') {
+    return Object.freeze({ arn: `arn:aws:iam::${p.accountId}:user${p.path}${p.name}`, accountId: p.accountId, type: 'User', username: p.name, userid: p.id, tags });
+  }
+  return Object.freeze({ arn: `arn:aws:sts::${p.accountId}:assumed-role/${p.name}/${serialHex}`, accountId: p.accountId, type: 'AssumedRole', userid: `${p.id}:${serialHex}`, tags });
+}
+
 export async function createIamDirectory({ store, changes, box, clock: _clock, pollIntervalMs = 1000, onError = () => {} }: IamDirectoryOptions): Promise<IamDirectory> {
   let keys = new Map<string, DirectoryAccessKey>();
+  let principalsByArn = new Map<string, DirectoryPrincipal>();
   let version = -1;
   let closed = false;
   const uses = new Map<string, number>();
@@ -64,6 +85,13 @@ export async function createIamDirectory({ store, changes, box, clock: _clock, p
       else onError(new Error(`IAM policy ${p.name} no longer parses: ${r.problems[0]?.message}`));
     }
     const byId = new Map(principals.map((p) => [p.id, p]));
+    const byArn = new Map<string, DirectoryPrincipal>();
+    for (const p of principals) {
+      byArn.set(`arn:aws:iam::${p.accountId}:${p.type}${p.path}${p.name}`, Object.freeze({
+        record: p,
+        policies: p.policies.map((n) => compiled.get(n)).filter((x): x is CompiledPolicy => x !== undefined),
+      }));
+    }
     const next = new Map<string, DirectoryAccessKey>();
     for (const k of accessKeys) {
       const p = byId.get(k.principalId);
@@ -84,6 +112,7 @@ export async function createIamDirectory({ store, changes, box, clock: _clock, p
       }));
     }
     keys = next;
+    principalsByArn = byArn;
     version = v;
   }
   let loading: Promise<void> | undefined;
@@ -112,6 +141,7 @@ export async function createIamDirectory({ store, changes, box, clock: _clock, p
 
   return {
     accessKey: (id) => keys.get(id),
+    principal: (arn) => principalsByArn.get(arn),
     recordUse(id, atMs) {
       const prev = uses.get(id);
       if (prev === undefined || prev < atMs) uses.set(id, atMs);

@@ -1,7 +1,7 @@
 // IAM operations behind the admin API and CLI: identity policies (validated by the policy engine before they
 // are stored), users and roles with tags and attachments, and access keys whose secret is shown once and
 // stored sealed. Every change is published on the 'entities' channel so every node's directory refreshes.
-import { randomBytes } from 'node:crypto';
+import { createHash, randomBytes } from 'node:crypto';
 import type { Clock } from '../core/clock.ts';
 import { ControlError } from '../control/control-errors.ts';
 import { parsePolicy, type Problem } from '../security/iam/index.ts';
@@ -38,6 +38,17 @@ export interface PublicAccessKey {
   readonly expiresAt: string | null;
 }
 
+/** What AWS STS returns in `Credentials`, plus the caller the credentials act as. */
+export interface SessionCredentials {
+  readonly accessKeyId: string;
+  readonly secretAccessKey: string;
+  readonly sessionToken: string;
+  readonly expiration: string;
+  readonly principalId: string;
+}
+
+export const SESSION_DURATION = { min: 900, max: 43_200, default: 3600 } as const;
+
 export interface PublicPrincipal extends IamPrincipalRecord {
   readonly arn: string;
 }
@@ -62,6 +73,11 @@ export interface IamService {
   updatePrincipal(idOrArn: string, patch: IamPrincipalPatch): Promise<PublicPrincipal>;
   deletePrincipal(idOrArn: string): Promise<void>;
   createAccessKey(principal: string): Promise<PublicAccessKey & { secretAccessKey: string }>;
+  /**
+   * STS-like temporary credentials (ASIA... key, secret, session token) valid for durationSeconds (900 to
+   * 43,200, default 3,600), verified on the request path like AWS session credentials. Shown once.
+   */
+  createSessionCredentials(principal: string, durationSeconds?: number): Promise<SessionCredentials>;
   listAccessKeys(principal?: string): Promise<PublicAccessKey[]>;
   setAccessKeyStatus(id: string, status: AccessKeyStatus): Promise<PublicAccessKey>;
   deleteAccessKey(id: string): Promise<void>;
@@ -141,6 +157,23 @@ export function createIamService({ store, clock, box, defaultAccountId = () => '
       }).catch(translate);
       await changed();
       return { ...publicKey(k), secretAccessKey: secret };
+    },
+    async createSessionCredentials(principal, durationSeconds = SESSION_DURATION.default) {
+      if (!Number.isSafeInteger(durationSeconds) || durationSeconds < SESSION_DURATION.min || durationSeconds > SESSION_DURATION.max) {
+        throw new ControlError('INVALID_INPUT', `durationSeconds must be an integer from ${SESSION_DURATION.min} to ${SESSION_DURATION.max} (as AWS STS allows)`);
+      }
+      const p = await resolve(principal);
+      const id = randomId('ASIA');
+      const secret = newSecret();
+      // Only a hash of the session token is stored: like the secret of an API key, it is shown once.
+      const sessionToken = randomBytes(48).toString('base64');
+      const expiration = new Date(clock.now() + durationSeconds * 1000).toISOString();
+      await store.iam.createAccessKey({
+        id, principalId: p.id, secretCiphertext: box.seal(secret, id), status: 'active', createdAt: now(), expiresAt: expiration,
+        sessionTokenHash: createHash('sha256').update(sessionToken).digest('hex'),
+      }).catch(translate);
+      await changed();
+      return { accessKeyId: id, secretAccessKey: secret, sessionToken, expiration, principalId: p.id };
     },
     async listAccessKeys(principal) {
       const id = principal === undefined ? undefined : (await resolve(principal)).id;

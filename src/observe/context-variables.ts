@@ -140,10 +140,15 @@ const FIXED: Readonly<Record<string, ContextGetter>> = {
 
   'waf.error': NONE,
   'waf.latency': NONE,
-  'waf.status': NONE,
-  wafResponseCode: NONE,
+  // Set when an alarm's block refused the request (observe/alarms/monitor.ts): AWS WAF's words.
+  'waf.status': (c) => fromUnknown(c.extensions['waf.status']),
+  wafResponseCode: (c) => fromUnknown(c.extensions.wafResponseCode),
   webaclArn: NONE,
-  xrayTraceId: NONE,
+  // With tracing on (observe/tracing.ts): the trace id in X-Ray form, and in W3C form as `traceId`.
+  xrayTraceId: (c) => {
+    const t = c.extensions.trace as { traceId?: string } | undefined;
+    return t?.traceId ? `1-${t.traceId.slice(0, 8)}-${t.traceId.slice(8)}` : null;
+  },
   isCanaryRequest: NONE,
   'customDomain.basePathMatched': (c) => str(c.basePathMatched),
   dataProcessed: NONE,
@@ -158,6 +163,7 @@ const FIXED: Readonly<Record<string, ContextGetter>> = {
   secureTransport: (c) => (c.secureTransport ? 'true' : 'false'),
   /** The private reason for a denial (never sent to the client; meant for operators' logs). */
   denialDetail: (c) => str(c.denialDetail),
+  traceId: (c) => str((c.extensions.trace as { traceId?: string } | undefined)?.traceId),
 };
 
 /** The fixed variable names, for docs and the console's format editor. */

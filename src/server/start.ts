@@ -7,9 +7,12 @@ import { systemClock, type Clock } from '../core/clock.ts';
 import { DefinitionError, formatProblems } from '../config/load.ts';
 import { openStore } from '../store/open-store.ts';
 import { openCounters } from '../store/counters/open-counters.ts';
+import { counterSettingsFromEnv, describeFailModes } from '../store/counters/counter-settings.ts';
+import { registerCounterMetrics } from '../observe/counter-metrics.ts';
 import { createLogger, type Logger } from '../observe/logger.ts';
 import { createGatewayMetrics } from '../observe/metrics.ts';
 import { createAccessLogger } from '../observe/access-log.ts';
+import { accessLogTargetFromEnv, endOwned, openAccessLogTarget, type AccessLogTarget } from '../observe/access-log-target.ts';
 import { createUpstreamPools } from '../gateway/integrations/upstream-pools.ts';
 import { createGatewayRuntime, type GatewayRuntime } from '../gateway/runtime.ts';
 import { createDispatcher } from '../gateway/dispatch.ts';
@@ -24,6 +27,9 @@ import { createUsageRecorder, restoreQuotas } from '../keys/usage-recorder.ts';
 import { createKeyService } from '../keys/key-service.ts';
 import { openAuditTrail, type AuditSettings } from '../audit/open-audit.ts';
 import { createExecutionLog } from '../observe/execution-log.ts';
+import { createMonitor, type Monitor } from '../observe/alarms/monitor.ts';
+import { createSecurityMetrics } from '../observe/security-metrics.ts';
+import { tracerFromSettings, type TracingSettings } from '../observe/tracing-settings.ts';
 import { loadSecretBox } from '../iam/secret-box.ts';
 import { createIamDirectory } from '../iam/iam-directory.ts';
 import { createIamService } from '../iam/iam-service.ts';
@@ -49,8 +55,8 @@ export interface StartOptions {
   handleSignals?: boolean;
   /** Where the one-time bootstrap token and the banner go (default stderr). */
   print?: (line: string) => void;
-  /** Access-log destination (default stdout). */
-  accessLogDestination?: 'stdout' | { file: string } | { stream: NodeJS.WritableStream };
+  /** Access-log destination: stdout, a file (rotated by size or time), an HTTP sink, or a stream (default PORTCULLIS_ACCESS_LOG, else stdout). */
+  accessLogDestination?: AccessLogTarget;
   drainTimeoutMs?: number;
   watchConfig?: boolean;
   /** HTTPS listener for the custom domains of the definition (docs/https.md). */
@@ -63,6 +69,10 @@ export interface StartOptions {
   watchCertificates?: boolean;
   /** Audit trail settings (docs/audit.md); default from the PORTCULLIS_AUDIT_* variables. */
   audit?: AuditSettings;
+  /** OpenTelemetry tracing (docs/monitoring.md); default from OTEL_EXPORTER_OTLP_* and PORTCULLIS_TRACE_*; absent: off. */
+  tracing?: TracingSettings;
+  /** How often alarms are evaluated (ms, default 5000; 0: only through monitor.evaluate()). */
+  alarmEvaluationMs?: number;
 }
 
 export interface RunningGateway {
@@ -75,6 +85,8 @@ export interface RunningGateway {
   readonly runtime: GatewayRuntime;
   readonly store: Store;
   readonly logger: Logger;
+  /** Alarms, anomaly detection and blocks (docs/monitoring.md). */
+  readonly monitor: Monitor;
   /** Redeploys the --config file (what SIGHUP and a file change do). */
   reload(): Promise<void>;
   close(): Promise<void>;
@@ -93,20 +105,29 @@ export async function startGateway(options: StartOptions): Promise<RunningGatewa
     for (const fn of cleanups.reverse()) await Promise.resolve().then(fn).catch(() => {});
   };
   try {
+    // Key prefix, command timeout and the fail modes of throttles and quotas (PORTCULLIS_COUNTERS_*).
+    const counterSettings = counterSettingsFromEnv(options.env);
     const counters = await openCounters(options.counters ?? 'memory', {
-      // A per-deployment (or per-test) key prefix, so several gateways can share one Redis without mixing counts.
-      ...(options.env.PORTCULLIS_COUNTERS_PREFIX ? { prefix: options.env.PORTCULLIS_COUNTERS_PREFIX } : {}),
-      // How long one Redis decision may take before the fail mode answers (default 100 ms).
-      ...(Number(options.env.PORTCULLIS_COUNTERS_TIMEOUT_MS) > 0 ? { commandTimeoutMs: Number(options.env.PORTCULLIS_COUNTERS_TIMEOUT_MS) } : {}),
+      ...counterSettings,
+      // At most one outage line per interval (10 s), however many requests fail; recoveries always.
       onHealthChange: (ok: boolean, err?: unknown) =>
         ok
           ? logger.info({ component: 'counters' }, 'counter store reachable again')
-          : logger.error({ component: 'counters', err: String(err) }, 'counter store unreachable: throttles fail open, quotas follow their policy'),
+          : logger.error({ component: 'counters', err: String(err) }, `counter store unreachable: ${describeFailModes(counterSettings)}`),
     });
     cleanups.push(() => counters.close());
     const metrics = createGatewayMetrics();
+    registerCounterMetrics(metrics.registry, counters);
+    // stdout, a file (optionally rotated) or an HTTP sink (docs/monitoring.md); default from PORTCULLIS_ACCESS_LOG.
+    const accessLogTarget = openAccessLogTarget(options.accessLogDestination ?? accessLogTargetFromEnv(options.env), {
+      clock,
+      onDrop: (n: number) => metrics.countAccessLogDrop(n),
+      onError: (err) => logger.warn({ component: 'access-log', err: err.message }, 'access log destination failed'),
+    });
+    const ownedAccessLog = accessLogTarget.owned;
+    if (ownedAccessLog) cleanups.push(() => endOwned(ownedAccessLog));
     const accessLog = createAccessLogger({
-      destination: options.accessLogDestination ?? 'stdout',
+      destination: accessLogTarget.destination,
       onDrop: (n: number) => metrics.countAccessLogDrop(n),
     });
     cleanups.push(() => accessLog.close());
@@ -141,11 +162,37 @@ export async function startGateway(options: StartOptions): Promise<RunningGatewa
     });
     cleanups.push(() => iamDirectory.close());
 
+    // Extra metrics from the log phase, alarms over the traffic, and optional tracing (docs/monitoring.md).
+    const securityMetrics = createSecurityMetrics({ registry: metrics.registry, storePing: () => store.ping() });
+    const monitor = createMonitor({
+      clock,
+      logger,
+      env: options.env,
+      registry: metrics.registry,
+      // Bound late: the audit trail and the key service are created below, before any traffic.
+      audit: { record: (input) => audit.record(input) },
+      disableApiKey: async (keyId) => void (await apiKeys.update(keyId, { enabled: false })),
+      evaluateEveryMs: options.alarmEvaluationMs,
+    });
+    cleanups.push(() => monitor.close());
+    const tracer = tracerFromSettings(options.tracing, options.env, {
+      clock,
+      onDrop: (n) => securityMetrics.countTraceSpansDropped(n),
+      onExportError: (err) => logger.warn({ component: 'tracing', err: err.message }, 'could not export trace spans'),
+    });
+    if (tracer) cleanups.push(() => tracer.close());
+
     let https: HttpsNode | undefined;
     const runtime = createGatewayRuntime({
       clock,
       pools,
-      metrics,
+      metrics: {
+        // PORTCULLIS_METRICS=off stops per-request recording (the benchmark's baseline); /metrics still answers.
+        record: options.env.PORTCULLIS_METRICS === 'off' ? () => {} : (ctx) => (metrics.record(ctx), securityMetrics.record(ctx)),
+        setActiveRevision: (revision) => metrics.setActiveRevision(revision),
+      },
+      monitor,
+      ...(tracer ? { tracer } : {}),
       accessLog,
       executionLog: createExecutionLog(logger),
       stageDeps: {
@@ -155,6 +202,8 @@ export async function startGateway(options: StartOptions): Promise<RunningGatewa
         iam: { directory: iamDirectory },
         usage: usageRecorder,
         onReportOnly: (message: string) => logger.warn({ component: 'usage-plans' }, message),
+        // Custom authorizers as local modules load only from the directory the node's operator names (docs/authentication.md).
+        ...(options.env.PORTCULLIS_AUTHORIZER_MODULES_DIR ? { authorizerModulesDir: options.env.PORTCULLIS_AUTHORIZER_MODULES_DIR } : {}),
       },
       onInstall: (s) => {
         logger.info({ revision: s.revision, apis: s.apiCount, routes: s.routeCount }, 'revision installed');
@@ -162,7 +211,15 @@ export async function startGateway(options: StartOptions): Promise<RunningGatewa
       },
     });
 
-    const audit = openAuditTrail({ store: store.audit, dataDir: options.dataDir, env: options.env, clock, logger, settings: options.audit });
+    const audit = openAuditTrail({
+      store: store.audit,
+      dataDir: options.dataDir,
+      env: options.env,
+      clock,
+      logger,
+      settings: options.audit,
+      onSinkDrop: (n) => securityMetrics.countAuditSinkDrop(n),
+    });
     cleanups.push(() => audit.close());
     const controlPlane = createControlPlane({ store, installer: runtime, clock, logger });
     await controlPlane.start();
@@ -255,6 +312,7 @@ export async function startGateway(options: StartOptions): Promise<RunningGatewa
       iam: iamService,
       apiKeys,
       audit,
+      monitor,
       metrics,
       logger,
       clock,
@@ -268,7 +326,7 @@ export async function startGateway(options: StartOptions): Promise<RunningGatewa
           checks.store = `unreachable: ${(err as Error).message}`;
         }
         const h = counters.health();
-        checks.counters = h.ok ? 'ok' : `unreachable (failing open): ${h.lastError ?? ''}`;
+        checks.counters = h.ok ? 'ok' : `unreachable (${describeFailModes(counterSettings)}): ${h.lastError ?? ''}`;
         return { ready: !!runtime.snapshot() && checks.store === 'ok', checks };
       },
     });
@@ -326,7 +384,7 @@ export async function startGateway(options: StartOptions): Promise<RunningGatewa
     const reloadCertificates = async () => {
       await https?.listener.reload();
     };
-    return { gatewayUrl, adminUrl, httpsUrl, reloadCertificates, runtime, store, logger, reload: () => reload('reload'), close };
+    return { gatewayUrl, adminUrl, httpsUrl, reloadCertificates, runtime, store, logger, monitor, reload: () => reload('reload'), close };
   } catch (err) {
     await cleanup();
     throw err;

@@ -43,6 +43,12 @@ export function describeClientCert(cert: X509Certificate): VerifiedClientCert {
   });
 }
 
+/** Exactly AWS's clientCert object (authorizer events): without the SANs this gateway adds. */
+export function awsClientCert(cert: ClientCertInfo): ClientCertInfo {
+  const { clientCertPem, subjectDN, issuerDN, serialNumber, validity } = cert;
+  return { clientCertPem, subjectDN, issuerDN, serialNumber, validity: { notBefore: validity.notBefore, notAfter: validity.notAfter } };
+}
+
 /** Node joins SANs with ", "; quoted values (names containing ", ") are JSON strings. */
 function splitSan(san: string): string[] {
   const out: string[] = [];

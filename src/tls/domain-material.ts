@@ -1,7 +1,7 @@
 // Reads and checks a custom domain's TLS files (certificate chain, key, truststore, CRL) and turns them
 // into TLS server options. Anything wrong is one clear Error; the caller keeps serving the old material.
 import { createHash, createPrivateKey, X509Certificate } from 'node:crypto';
-import { readFile } from 'node:fs/promises';
+import { readFile, stat } from 'node:fs/promises';
 import { resolve } from 'node:path';
 import { isIP } from 'node:net';
 import tls from 'node:tls';
@@ -19,6 +19,8 @@ export interface DomainMaterial {
   readonly truststoreNotAfter: number | undefined;
   /** Absolute paths of the files read (watched for changes). */
   readonly files: readonly string[];
+  /** Problems worth a warning that do not stop serving (a private key readable by other users). */
+  readonly warnings: readonly string[];
 }
 
 const PEM_CERT = /-----BEGIN CERTIFICATE-----[\s\S]+?-----END CERTIFICATE-----/g;
@@ -54,6 +56,11 @@ export async function loadDomainMaterial(domain: DomainDefinition, alpn: readonl
   const certPem = await read(domain.certificate.cert, 'certificate file');
   const keyPem = await read(domain.certificate.key, 'key file');
   const chain = splitPemCertificates(certPem, `certificate file ${resolve(domain.certificate.cert)}`);
+  const warnings: string[] = [];
+  const keyMode = process.platform === 'win32' ? 0 : ((await stat(resolve(domain.certificate.key)).catch(() => undefined))?.mode ?? 0) & 0o777;
+  if (keyMode & 0o077) {
+    warnings.push(`the private key ${resolve(domain.certificate.key)} is readable by other users (mode ${keyMode.toString(8).padStart(4, '0')}); chmod 600 it`);
+  }
   let key;
   try {
     key = createPrivateKey(keyPem);
@@ -110,5 +117,6 @@ export async function loadDomainMaterial(domain: DomainDefinition, alpn: readonl
     certNotAfter: Math.min(...chain.map((c) => Date.parse(c.validTo))),
     truststoreNotAfter,
     files: Object.freeze(files),
+    warnings: Object.freeze(warnings),
   });
 }

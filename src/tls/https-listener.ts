@@ -30,8 +30,9 @@ export interface HttpsListenerOptions {
   /** Warn in the logs when a certificate expires in fewer days than this. */
   readonly expiryWarningDays?: number;
   readonly onExpiry?: CertificateExpiryObserver;
-  /** Time allowed for the ClientHello and the handshake. */
+  /** Time allowed for the ClientHello, and then again for the handshake. */
   readonly handshakeTimeoutMs?: number;
+  /** Idle time after which a kept-alive HTTP/1.1 connection or an HTTP/2 session without streams is closed. */
   readonly keepAliveTimeoutMs?: number;
   /** Watch certificate files (off in tests that call reload() themselves). */
   readonly watchFiles?: boolean;
@@ -62,9 +63,10 @@ type TrackedSocket = TLSSocket & { [kConn]?: ConnectionInfo; [kInflight]?: numbe
 
 // RFC 8446 §6: a fatal unrecognized_name alert (112), what a TLS server sends for an unknown SNI.
 const ALERT_UNRECOGNIZED_NAME = Buffer.from([0x15, 0x03, 0x03, 0x00, 0x02, 0x02, 0x70]);
+const PLAIN_ON_TLS_BODY = '{"message":"Plain HTTP sent to an HTTPS port"}';
 const PLAIN_ON_TLS_PORT =
   'HTTP/1.1 400 Bad Request\r\ncontent-type: application/json\r\nx-amzn-ErrorType: BadRequestException\r\n' +
-  'content-length: 45\r\nconnection: close\r\n\r\n{"message":"Plain HTTP sent to an HTTPS port"}';
+  `content-length: ${Buffer.byteLength(PLAIN_ON_TLS_BODY)}\r\nconnection: close\r\n\r\n${PLAIN_ON_TLS_BODY}`;
 const ALPN = ['h2', 'http/1.1'];
 const DAY_MS = 86_400_000;
 
@@ -72,6 +74,8 @@ export function createHttpsListener(options: HttpsListenerOptions): HttpsListene
   const { logger, clock } = options;
   const warnDays = options.expiryWarningDays ?? 30;
   const handshakeTimeoutMs = options.handshakeTimeoutMs ?? 10_000;
+  // As the plain listener: longer than the 60 s idle timeout of common load balancers.
+  const keepAliveTimeoutMs = options.keepAliveTimeoutMs ?? 65_000;
   const log = logger.child({ component: 'https' });
   let entries = new Map<string, DomainEntry>();
   let wildcards = new Map<string, DomainEntry>();
@@ -108,6 +112,9 @@ export function createHttpsListener(options: HttpsListenerOptions): HttpsListene
       // The TLS server reads what we consumed back from the socket's buffer (Node feeds a wrapped
       // socket's buffered data to the TLS engine before reading from the handle).
       socket.unshift(buf);
+      // From here the domain server's handshakeTimeout applies; left armed, this timer would also end
+      // established connections after that much inactivity (a slow upstream, an idle keep-alive).
+      socket.setTimeout(0);
       entry.server.emit('connection', socket);
     };
     socket.on('data', onData);
@@ -121,8 +128,15 @@ export function createHttpsListener(options: HttpsListenerOptions): HttpsListene
   }
 
   function createDomainServer(definition: DomainDefinition, material: DomainMaterial): http2.Http2SecureServer {
-    const server = http2.createSecureServer({ ...material.options, allowHTTP1: true, settings: { enableConnectProtocol: false } });
+    const server = http2.createSecureServer({
+      ...material.options,
+      allowHTTP1: true,
+      handshakeTimeout: handshakeTimeoutMs,
+      settings: { enableConnectProtocol: false },
+    });
+    // No inactivity timeout while a request waits for its upstream (the integration timeout governs).
     server.setTimeout(0);
+    (server as unknown as { keepAliveTimeout: number }).keepAliveTimeout = keepAliveTimeoutMs;
     // Our check runs before http2's own connection listener, so a refused socket never reaches it.
     const downstream = server.listeners('secureConnection') as Array<(s: TLSSocket) => void>;
     server.removeAllListeners('secureConnection');
@@ -150,6 +164,19 @@ export function createHttpsListener(options: HttpsListenerOptions): HttpsListene
     server.on('session', (session: http2.ServerHttp2Session) => {
       sessions.add(session);
       session.once('close', () => sessions.delete(session));
+      // Idle = no open stream for keepAliveTimeoutMs. The session timer fires once per inactivity period,
+      // so it is restarted whenever the last stream closes.
+      let streams = 0;
+      session.on('stream', (stream: http2.ServerHttp2Stream) => {
+        streams++;
+        stream.once('close', () => {
+          if (--streams === 0 && !session.closed) session.setTimeout(keepAliveTimeoutMs);
+        });
+      });
+      session.on('timeout', () => {
+        if (streams === 0) session.close();
+      });
+      session.setTimeout(keepAliveTimeoutMs);
       if (draining) session.close();
     });
     server.on('tlsClientError', (err: NodeJS.ErrnoException) => {
@@ -204,6 +231,7 @@ export function createHttpsListener(options: HttpsListenerOptions): HttpsListene
             if (old !== undefined) log.info({ domain: definition.name, reason }, `new TLS material for ${definition.name} serves new connections`);
           }
           observeExpiry(definition.name, material);
+          for (const w of material.warnings) log.warn({ domain: definition.name }, w);
         } catch (err) {
           log.error(
             { domain: definition.name, reason },

@@ -5,10 +5,12 @@ import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import type http from 'node:http';
 import { createFakeClock } from '../../src/core/clock.ts';
-import { request, startServer, startTestGateway, type TestGateway } from '../helpers/gateway.ts';
+import http2 from 'node:http';
+import { ADMIN_TOKEN, request, startServer, startTestGateway, type TestGateway } from '../helpers/gateway.ts';
 
 const API_ID = 'abcde12345';
 const ARN = `arn:aws:execute-api:us-east-1:123456789012:${API_ID}`;
+const ANY_API = 'arn:aws:execute-api:*:*:*/*';
 
 interface AuthEvent {
   type: string;
@@ -21,6 +23,8 @@ interface AuthEvent {
 }
 
 const events: AuthEvent[] = [];
+/** The API key value the 'with-key' token's authorizer answer hands to the API-key stage (created in the test). */
+let usageKey = '';
 const pendingSlow = new Set<http.ServerResponse>();
 let authz: Awaited<ReturnType<typeof startServer>>;
 let echo: Awaited<ReturnType<typeof startServer>>;
@@ -33,11 +37,17 @@ function answer(ev: AuthEvent): [number, unknown] | 'hang' {
   const token = ev.type === 'TOKEN' ? (ev.authorizationToken ?? '').replace(/^Bearer /, '') : '';
   if (ev.type === 'REQUEST') {
     const tenant = ev.headers?.['x-tenant'];
-    return [200, { isAuthorized: tenant === 'good', context: { tenant: tenant ?? '', key: ev.queryStringParameters?.key ?? '' } }];
+    // The answer depends on the stage: the beta stage is closed to everyone (the cache must not replay prod's answer there).
+    const open = tenant === 'good' && ev.requestContext?.stage !== 'beta';
+    return [200, { isAuthorized: open, context: { tenant: tenant ?? '', key: ev.queryStringParameters?.key ?? '' } }];
   }
   switch (token) {
     case 'allow-all': return [200, { principalId: 'user-1', policyDocument: policy('Allow', `${ARN}/prod/*/*`), context: { tenant: 't1', n: 3, ok: true }, usageIdentifierKey: 'key-value-1' }];
     case 'allow-first': return [200, { principalId: 'user-2', policyDocument: policy('Allow', ev.methodArn) }];
+    case 'with-key': return [200, { principalId: 'user-5', policyDocument: policy('Allow', ANY_API), usageIdentifierKey: usageKey }];
+    case 'bad-key': return [200, { principalId: 'user-6', policyDocument: policy('Allow', ANY_API), usageIdentifierKey: `pck_${'A'.repeat(38)}` }];
+    case 'ip-bound': return [200, { principalId: 'user-8', policyDocument: { Version: '2012-10-17', Statement: [{ Effect: 'Allow', Action: 'execute-api:Invoke', Resource: `${ARN}/*`, Condition: { IpAddress: { 'aws:SourceIp': '127.0.0.1/32' } } }] } }];
+    case 'no-key': return [200, { principalId: 'user-7', policyDocument: policy('Allow', ANY_API) }];
     case 'deny': return [200, { principalId: 'user-3', policyDocument: policy('Deny', `${ARN}/*`) }];
     case 'nomatch': return [200, { principalId: 'user-4', policyDocument: policy('Allow', `${ARN}/other/GET/x`) }];
     case 'unauth': return [401, { message: 'nope' }];
@@ -77,17 +87,26 @@ before(async () => {
         tok: { type: 'token', url: `${authz.url}/authorize`, validationRegex: '^Bearer [a-z-]+$', timeoutMs: 300, contextHeaders: { 'X-Tenant-Id': 'tenant', 'X-Principal': 'principalId' } },
         tok0: { type: 'token', url: `${authz.url}/authorize`, resultTtlSeconds: 0, timeoutMs: 300 },
         req: { type: 'request', url: `${authz.url}/authorize`, identitySources: ['header.X-Tenant', 'query.key'], simpleResponses: true, contextHeaders: { 'X-Tenant-Id': 'tenant' } },
+        ctx: { type: 'request', url: `${authz.url}/authorize`, identitySources: ['header.X-Tenant', 'context.identity.sourceIp', 'stageVariables.tier'], simpleResponses: true },
       },
+      usagePlans: [{ name: 'gold', apiStages: [{ api: 'keyed', stage: 'prod' }] }],
       apis: [{
+        name: 'keyed',
+        basePath: '/keyed',
+        apiKeySource: 'AUTHORIZER',
+        stages: { prod: {} },
+        routes: [{ method: 'GET', path: '/items', apiKeyRequired: true, auth: { authorizer: 'tok' }, integration: proxy }],
+      }, {
         name: 'pets',
         id: API_ID,
-        stages: { prod: {} },
+        stages: { prod: { variables: { tier: 'gold' } }, beta: {} },
         routes: [
           { method: 'GET', path: '/pets', auth: { authorizer: 'tok' }, integration: proxy },
           { method: 'GET', path: '/pets/{id}', auth: { authorizer: 'tok' }, integration: proxy },
           { method: 'POST', path: '/orders', auth: { authorizer: 'tok' }, integration: proxy },
           { method: 'GET', path: '/nocache', auth: { authorizer: 'tok0' }, integration: proxy },
           { method: 'GET', path: '/simple', auth: { authorizer: 'req' }, integration: proxy },
+          { method: 'GET', path: '/ctx', auth: { authorizer: 'ctx' }, integration: proxy },
         ],
       }],
     },
@@ -167,6 +186,22 @@ describe('result cache', () => {
     assert.equal(callsFor('allow-first') - before, 1, 'one authorizer call, three cache hits');
   });
 
+  test('a cached policy with conditions is evaluated again for each request (here: a different source address)', async () => {
+    const from = (localAddress: string) =>
+      new Promise<number>((resolve, reject) => {
+        const u = new URL(gw.url);
+        http2.get({ host: u.hostname, port: u.port, path: '/prod/pets', localAddress, headers: bearer('ip-bound'), agent: false }, (res) => {
+          res.resume();
+          res.on('end', () => resolve(res.statusCode ?? 0));
+        }).on('error', reject);
+      });
+    const before = callsFor('ip-bound');
+    assert.equal(await from('127.0.0.1'), 200);
+    assert.equal(await from('127.0.0.2'), 403, 'the cached answer is not replayed as a decision');
+    assert.equal(await from('127.0.0.1'), 200);
+    assert.equal(callsFor('ip-bound') - before, 1, 'one authorizer call');
+  });
+
   test('the TTL (300 s default) is honoured on the injected clock; TTL 0 calls every time', async () => {
     await get('/pets', bearer('allow-all'));
     const before = callsFor('allow-all');
@@ -212,5 +247,69 @@ describe('REQUEST authorizer with simple responses', () => {
     assert.equal((await get('/simple', { 'x-tenant': 'good' })).status, 401);
     assert.equal((await get('/simple?key=k', {})).status, 401);
     assert.equal(events.length, before);
+  });
+});
+
+describe('identity sources and cache scope', () => {
+  const requestEvents = () => events.filter((e) => e.type === 'REQUEST').length;
+
+  test('a different value of any identity source misses the cache; the same values hit it', async () => {
+    await get('/simple?key=q1', { 'x-tenant': 'good' });
+    const before = requestEvents();
+    assert.equal((await get('/simple?key=q1', { 'x-tenant': 'good' })).status, 200);
+    assert.equal(requestEvents(), before, 'same header and query value: cached');
+    assert.equal((await get('/simple?key=q2', { 'x-tenant': 'good' })).status, 200);
+    assert.equal(requestEvents(), before + 1, 'another query value: a new call');
+  });
+
+  test('context.X and stageVariables.X sources: the caller\'s address is part of the key; a stage without the variable is 401 uncalled', async () => {
+    const from = (localAddress: string) =>
+      new Promise<number>((resolve, reject) => {
+        const u = new URL(gw.url);
+        http2.get({ host: u.hostname, port: u.port, path: '/prod/ctx', localAddress, headers: { 'x-tenant': 'good' }, agent: false }, (res) => {
+          res.resume();
+          res.on('end', () => resolve(res.statusCode ?? 0));
+        }).on('error', reject);
+      });
+    assert.equal(await from('127.0.0.1'), 200);
+    const before = requestEvents();
+    assert.equal(await from('127.0.0.1'), 200);
+    assert.equal(requestEvents(), before, 'same source ip: cached');
+    assert.equal(await from('127.0.0.2'), 200);
+    assert.equal(requestEvents(), before + 1, 'another source ip: a new call');
+    const ev = events.filter((e) => e.type === 'REQUEST').at(-1)!;
+    assert.equal(ev.requestContext?.identity.sourceIp, '127.0.0.2');
+    assert.equal(ev.stageVariables?.tier, 'gold');
+    const beta = await request(gw.url, '/beta/ctx', { headers: { 'x-tenant': 'good' } });
+    assert.equal(beta.status, 401, 'the beta stage has no tier variable');
+    assert.equal(requestEvents(), before + 1);
+  });
+
+  test('the cache belongs to one stage: an answer cached on prod is not replayed on beta', async () => {
+    assert.equal((await get('/simple?key=st', { 'x-tenant': 'good' })).status, 200);
+    const before = requestEvents();
+    const beta = await request(gw.url, '/beta/simple?key=st', { headers: { 'x-tenant': 'good' } });
+    assert.equal(beta.status, 403, 'the authorizer closes beta; a replayed prod answer would have allowed it');
+    assert.equal(requestEvents(), before + 1);
+  });
+});
+
+describe('usageIdentifierKey feeds the API-key stage (apiKeySource AUTHORIZER)', () => {
+  test('the authorizer\'s key selects the usage plan; a bad, missing or header-only key is 403 Forbidden', async () => {
+    const created = await request(gw.adminUrl, '/v1/api-keys', {
+      method: 'POST',
+      headers: { authorization: `Bearer ${ADMIN_TOKEN}`, 'content-type': 'application/json' },
+      body: JSON.stringify({ name: 'from-authorizer', plans: ['gold'] }),
+    });
+    assert.equal(created.status, 201, created.body);
+    usageKey = (JSON.parse(created.body) as { value: string }).value;
+    const call = (token: string, headers: Record<string, string> = {}) => request(gw.url, '/keyed/prod/items', { headers: { authorization: `Bearer ${token}`, ...headers } });
+    assert.equal((await call('with-key')).status, 200);
+    for (const [token, headers] of [['bad-key', {}], ['no-key', { 'x-api-key': usageKey }]] as const) {
+      const res = await call(token, headers);
+      assert.equal(res.status, 403, token);
+      assert.equal(res.body, '{"message":"Forbidden"}');
+      assert.equal(res.headers['x-amzn-errortype'], 'ForbiddenException');
+    }
   });
 });

@@ -122,6 +122,7 @@ before(async () => {
       dead: { type: 'jwt', issuer: LOCAL_ISS, audiences: ['aud-1'], jwksUrl: `${deadUrl}/jwks` },
       broken: { type: 'jwt', issuer: LOCAL_ISS, audiences: ['aud-1'], jwksUrl: `${echo.url}/not-a-jwks` },
       pool: { type: 'cognito', userPools: [{ issuer: `${jwks.url}/us-east-1_Pool1` }], clientIds: ['client-a'], claimHeaders: { 'X-Groups': 'cognito:groups' } },
+      poolRe: { type: 'cognito', userPools: [{ issuer: `${jwks.url}/us-east-1_Pool1` }], validationRegex: '^client-[a-c]$' },
     },
     apis: [{
       name: 'pets',
@@ -135,7 +136,24 @@ before(async () => {
         route('/broken', { authorizer: 'broken' }),
         route('/cognito-id', { authorizer: 'pool' }),
         route('/cognito-access', { authorizer: 'pool', scopes: ['pets/read'] }),
+        route('/cognito-re', { authorizer: 'poolRe' }),
+        route('/cognito-re-access', { authorizer: 'poolRe', scopes: ['pets/read'] }),
       ],
+    }, {
+      // Claims as policy condition keys: the resource policy allows everyone but members of "banned" and
+      // the subject "user-9" (jwt:* and cognito:groups, ForAnyValue for the multivalued group claim).
+      name: 'claims-policy',
+      basePath: '/policy',
+      stages: { prod: {} },
+      resourcePolicy: {
+        Version: '2012-10-17',
+        Statement: [
+          { Effect: 'Allow', Principal: '*', Action: 'execute-api:Invoke', Resource: 'execute-api:/*' },
+          { Effect: 'Deny', Principal: '*', Action: 'execute-api:Invoke', Resource: 'execute-api:/*', Condition: { 'ForAnyValue:StringEquals': { 'cognito:groups': ['banned'] } } },
+          { Effect: 'Deny', Principal: '*', Action: 'execute-api:Invoke', Resource: 'execute-api:/*', Condition: { StringEquals: { 'jwt:sub': 'user-9' } } },
+        ],
+      },
+      routes: [route('/local', { authorizer: 'local' }), route('/cognito-id', { authorizer: 'pool' })],
     }],
   });
 });
@@ -299,5 +317,24 @@ describe('Cognito user-pool flavour (tokens in Cognito\'s shape from a local JWK
     ]);
     assert.deepEqual(statuses.map((r) => r.status), [401, 401, 401, 401, 401, 401, 401]);
     assert.match(String(statuses[2].headers['www-authenticate']), /insufficient_scope/);
+  });
+
+  test('validationRegex (AWS identityValidationExpression) is matched against aud, so access tokens never pass it', async () => {
+    assert.equal((await get('/cognito-re', await idToken({ aud: 'client-b' }))).status, 200, 'no clientIds: any client matching the expression');
+    const refused = await get('/cognito-re', await idToken({ aud: 'client-z' }));
+    assert.equal(refused.status, 401);
+    assert.equal(refused.body, '{"message":"Unauthorized"}');
+    assert.match(String(refused.headers['www-authenticate']), /validation expression/);
+    assert.equal((await get('/cognito-re-access', await accessToken())).status, 401, 'an access token has no aud to match');
+  });
+
+  test('cognito:groups and jwt:* claims are condition keys of the resource policy', async () => {
+    const call = (path: string, token: string) => request(gw.url, `/policy/prod${path}`, { headers: { authorization: token } });
+    assert.equal((await call('/cognito-id', await idToken())).status, 200);
+    const banned = await call('/cognito-id', await idToken({ 'cognito:groups': ['dev', 'banned'] }));
+    assert.equal(banned.status, 403, banned.body);
+    assert.equal(banned.headers['x-amzn-errortype'], 'AccessDeniedException');
+    assert.equal((await call('/local', await sign(good()))).status, 200);
+    assert.equal((await call('/local', await sign(good({ sub: 'user-9' })))).status, 403);
   });
 });

@@ -149,6 +149,30 @@ describe('usage plans across two gateway processes (PostgreSQL + Redis)', () => 
     assert.equal(count(429), 500);
   });
 
+  test('a key changed through node A (disable, enable, unsubscribe, rotate, delete) takes effect on node B', async () => {
+    const auth = { authorization: `Bearer ${ADMIN_TOKEN}`, 'content-type': 'application/json' };
+    const created = await request(a.adminUrl, '/v1/api-keys', { method: 'POST', headers: auth, body: JSON.stringify({ name: 'prop', plans: ['probe'] }) });
+    assert.equal(created.status, 201, created.body);
+    const { key, value } = JSON.parse(created.body) as { key: { id: string }; value: string };
+    const onB = async (v = value) => (await request(b.url, '/prod/q', { headers: { 'x-api-key': v } })).status;
+    // Bounded waits: LISTEN/NOTIFY brings the change at once, the 1 s version poll when a notification is lost
+    // (that bound is pinned with mock timers in src/keys/key-directory.test.ts).
+    await eventually(async () => (await onB()) === 200, 10_000);
+    await request(a.adminUrl, `/v1/api-keys/${key.id}`, { method: 'POST', headers: auth, body: JSON.stringify({ enabled: false }) });
+    await eventually(async () => (await onB()) === 403, 10_000);
+    await request(a.adminUrl, `/v1/api-keys/${key.id}`, { method: 'POST', headers: auth, body: JSON.stringify({ enabled: true }) });
+    await eventually(async () => (await onB()) === 200, 10_000);
+    await request(a.adminUrl, `/v1/usage-plans/probe/keys/${key.id}`, { method: 'DELETE', headers: auth });
+    await eventually(async () => (await onB()) === 403, 10_000);
+    await request(a.adminUrl, '/v1/usage-plans/probe/keys', { method: 'POST', headers: auth, body: JSON.stringify({ keyId: key.id }) });
+    await eventually(async () => (await onB()) === 200, 10_000);
+    const rotated = await request(a.adminUrl, `/v1/api-keys/${key.id}/rotate`, { method: 'POST', headers: auth, body: JSON.stringify({ graceSeconds: 0 }) });
+    const newValue = (JSON.parse(rotated.body) as { value: string }).value;
+    await eventually(async () => (await onB(newValue)) === 200 && (await onB()) === 403, 10_000);
+    await request(a.adminUrl, `/v1/api-keys/${key.id}`, { method: 'DELETE', headers: auth });
+    await eventually(async () => (await onB(newValue)) === 403, 10_000);
+  });
+
   test(`throttle rate ${RATE} burst ${BURST}: admitted = R·t + B within 2%, measured across both nodes`, async () => {
     const key = 'throttlekey' + randomBytes(12).toString('hex');
     await importKeys([['t', key, 'throttled'], ['p2', 'probekey' + randomBytes(12).toString('hex'), 'probe']]);

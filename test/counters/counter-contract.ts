@@ -261,5 +261,34 @@ export function counterContract(target: CounterContractTarget): void {
       assert.ok(results.every((r) => r.allowed || r.deniedBy === 1));
       assert.equal(await allowedOf([key], T0, 150), 100);
     });
+
+    test('buckets + quota in one call: a bucket refusal asks no quota; a quota refusal keeps the tokens taken', async () => {
+      const b = bucket(uniq('combo-b'), 0, 3);
+      const q = { key: uniq('combo-q'), limit: 2, windowEndMs: T0 + HOUR };
+      const seen = [];
+      for (let i = 0; i < 4; i++) seen.push(await store.takeBucketsAndQuota([b], q, T0));
+      assert.deepEqual(
+        seen.map((d) => [d.buckets.allowed, d.buckets.remaining, d.quota?.allowed, d.quota?.used, d.quota?.remaining]),
+        [[true, 2, true, 1, 1], [true, 1, true, 2, 0], [true, 0, false, 2, 0], [false, 0, undefined, undefined, undefined]],
+      );
+      assert.equal(seen[3].buckets.deniedBy, 0);
+      assert.equal(seen[3].buckets.retryAfterMs, Number.POSITIVE_INFINITY);
+      assert.equal(await store.getQuota(q.key, T0), 2);
+      // The same counters as the separate calls: the next window starts over.
+      const next = await store.takeBucketsAndQuota([bucket(uniq('combo-b2'), 0, 1)], { ...q, windowEndMs: T0 + 2 * HOUR }, T0 + HOUR);
+      assert.deepEqual([next.quota?.allowed, next.quota?.used], [true, 1]);
+      assert.equal((await quota(q.key, 2, T0 + 2 * HOUR, T0 + HOUR)).used, 2);
+    });
+
+    test('exact under concurrency, one call per request: quota 500, 1,000 concurrent from two handles -> exactly 500', async () => {
+      const b = bucket(uniq('race-combo-b'), 0, 10_000);
+      const q = { key: uniq('race-combo-q'), limit: 500, windowEndMs: T0 + HOUR };
+      const results = await Promise.all(
+        Array.from({ length: 1_000 }, (_, i) => (i % 2 === 0 ? store : peer).takeBucketsAndQuota([b], q, T0)),
+      );
+      assert.equal(results.filter((r) => r.buckets.degraded || r.quota?.degraded).length, 0);
+      assert.equal(results.filter((r) => r.quota?.allowed).length, 500);
+      assert.equal(await peer.getQuota(q.key, T0), 500);
+    });
   });
 }

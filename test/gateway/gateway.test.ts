@@ -116,6 +116,21 @@ describe('gateway data plane', () => {
     assert.deepEqual(JSON.parse(res.body), { message: 'Missing Authentication Token' });
   });
 
+  test('an unmatched route with an Authorization header that is not Signature V4: 403 IncompleteSignatureException', async () => {
+    const bearer = await request(gw.url, '/pets-api/prod/nowhere', { headers: { authorization: 'Bearer xyz' } });
+    assert.equal(bearer.status, 403);
+    assert.equal(bearer.headers['x-amzn-errortype'], 'IncompleteSignatureException');
+    assert.deepEqual(JSON.parse(bearer.body), {
+      message: "'xyz' not a valid key=value pair (missing equal-sign) in Authorization header: 'Bearer xyz'.",
+    });
+    const pairs = await request(gw.url, '/pets-api/prod/nowhere', { headers: { authorization: 'a=b' } });
+    assert.equal(pairs.headers['x-amzn-errortype'], 'IncompleteSignatureException');
+    assert.match(JSON.parse(pairs.body).message, /^Authorization header requires 'Credential' parameter\. .* Authorization=a=b$/);
+    // Without the header it stays Missing Authentication Token.
+    const none = await request(gw.url, '/pets-api/prod/nowhere');
+    assert.equal(none.headers['x-amzn-errortype'], 'MissingAuthenticationTokenException');
+  });
+
   test('APIs are selected by host; an unknown stage or API is 403 Forbidden', async () => {
     const who = await request(gw.url, '/v1/who', { headers: { host: 'ADMIN.example.com:443' } });
     assert.deepEqual(JSON.parse(who.body), { api: 'admin' });

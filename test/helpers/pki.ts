@@ -26,7 +26,8 @@ export async function createPki(dir: string): Promise<PkiFiles> {
     const cert = join(dir, `${name}.pem`);
     const key = join(dir, `${name}-key.pem`);
     await writeFile(cert, pem.cert);
-    await writeFile(key, pem.key);
+    // Private keys: owner-only, as the gateway expects (it warns otherwise).
+    await writeFile(key, pem.key, { mode: 0o600 });
     return { cert, key };
   };
   const ca = await createCa('Test CA');

@@ -195,6 +195,21 @@ describe('HTTPS listener', () => {
     assert.match(good.out, /Verify return code: 0 \(ok\)/);
   });
 
+  test("TLS_1_2: Node's TLS client is refused TLS 1.1 and a CBC-SHA1 suite, and gets TLS 1.3 by default", async () => {
+    const connect = (opts: tls.ConnectionOptions) =>
+      new Promise<{ protocol: string | null; cipher: string }>((resolve, reject) => {
+        const s = tls.connect({ host: '127.0.0.1', port, servername: 'a.test', ca: pki.ca.cert, ...opts }, () => {
+          resolve({ protocol: s.getProtocol(), cipher: s.getCipher().name });
+          s.end();
+        });
+        s.on('error', reject);
+      });
+    await assert.rejects(connect({ minVersion: 'TLSv1.1', maxVersion: 'TLSv1.1', ciphers: 'DEFAULT@SECLEVEL=0' }), /protocol version|no protocols available|unsupported protocol/i);
+    await assert.rejects(connect({ maxVersion: 'TLSv1.2', ciphers: 'ECDHE-ECDSA-AES128-SHA:ECDHE-ECDSA-AES256-SHA@SECLEVEL=0' }), /handshake failure|no shared cipher/i);
+    assert.deepEqual(await connect({ maxVersion: 'TLSv1.2', ciphers: 'ECDHE-ECDSA-AES256-SHA384' }), { protocol: 'TLSv1.2', cipher: 'ECDHE-ECDSA-AES256-SHA384' });
+    assert.equal((await connect({})).protocol, 'TLSv1.3');
+  });
+
   test('TLS_1_3 policy: a TLS 1.2 client is refused (curl)', async () => {
     await assert.rejects(
       run('curl', [...curlBase(), '--tls-max', '1.2', `https://b.test:${port}/v1/health`]),
@@ -227,10 +242,11 @@ describe('HTTPS listener', () => {
       });
     }
 
-    test('auth: mtls maps the certificate to a principal by SAN; an unmapped certificate gets 403', async () => {
+    test('auth: mtls maps the certificate to a principal by SAN (here unknown to the IAM store: no identity policy); an unmapped certificate gets 403', async () => {
+      // The allowed case, with a principal and its identity policy in the IAM store: mtls-identity.test.ts.
       const res = await get('b.test', '/v1/me', { client: pki.clients.valid, headers: { 'x-client-principal': 'arn:aws:iam::123456789012:root' } });
-      assert.equal(res.status, 200);
-      assert.equal(seen.at(-1)!.headers['x-client-principal'], 'arn:aws:iam::123456789012:user/client-1');
+      assert.equal(res.status, 403);
+      assert.match(JSON.parse(res.body).Message, /^User: arn:aws:iam::123456789012:user\/client-1 is not authorized to perform: execute-api:Invoke/);
       const other = await issueCertificate(pki.ca, { commonName: 'nobody', usage: 'client' });
       const denied = await get('b.test', '/v1/me', { client: other });
       assert.equal(denied.status, 403);

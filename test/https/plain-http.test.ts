@@ -2,7 +2,12 @@
 // only from trusted proxies (identity.sourceIp, aws:SecureTransport, HSTS).
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
+import https from 'node:https';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { eventually, request, startServer, startTestGateway, type TestGateway } from '../helpers/gateway.ts';
+import { createPki } from '../helpers/pki.ts';
 
 function definition(upstream: string, trustedProxies: string[]) {
   return {
@@ -74,5 +79,43 @@ describe('plain HTTP listener', () => {
     assert.equal(s.status, 200);
     assert.equal(s.headers['strict-transport-security'], undefined);
     assert.equal(await lastLog(serve), '127.0.0.1 false 200');
+  });
+});
+
+describe('aws:SecureTransport', () => {
+  test('is true over HTTPS and from a trusted proxy that says https, false over plain HTTP', async () => {
+    const upstream = await startServer((_req, res) => res.end('ok'));
+    const pki = await createPki(await mkdtemp(join(tmpdir(), 'portcullis-st-')));
+    const def = definition(upstream.url, ['127.0.0.1/32']) as ReturnType<typeof definition> & Record<string, unknown>;
+    const api = def.apis[0] as Record<string, unknown>;
+    api.resourcePolicy = {
+      Version: '2012-10-17',
+      Statement: [
+        { Effect: 'Allow', Principal: '*', Action: 'execute-api:Invoke', Resource: 'execute-api:/*' },
+        { Effect: 'Deny', Principal: '*', Action: 'execute-api:Invoke', Resource: 'execute-api:/*', Condition: { Bool: { 'aws:SecureTransport': 'false' } } },
+      ],
+    };
+    def.domains = [{ name: 'a.test', certificate: pki.server.a, basePathMappings: [{ api: 'pets', stage: 'prod' }] }];
+    const gw = await startTestGateway(def, { httpsListen: { host: '127.0.0.1', port: 0 }, httpMode: 'serve' });
+    try {
+      const plain = await request(gw.url, '/pets-api/prod/echo');
+      assert.equal(plain.status, 403);
+      assert.match(JSON.parse(plain.body).Message, /with an explicit deny$/);
+      const proxied = await request(gw.url, '/pets-api/prod/echo', { headers: { 'x-forwarded-proto': 'https' } });
+      assert.equal(proxied.status, 200);
+      const secure = await new Promise<number>((resolve, reject) => {
+        https
+          .get({ host: '127.0.0.1', port: new URL(gw.gateway.httpsUrl!).port, path: '/echo', servername: 'a.test', headers: { host: 'a.test' }, ca: pki.ca.cert, agent: false }, (res) => {
+            res.resume();
+            resolve(res.statusCode ?? 0);
+          })
+          .on('error', reject);
+      });
+      assert.equal(secure, 200);
+    } finally {
+      await gw.close();
+      await upstream.close();
+      await rm(pki.dir, { recursive: true, force: true });
+    }
   });
 });

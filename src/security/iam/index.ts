@@ -15,3 +15,4 @@ export type {
   ApiArnContext, CompiledPolicy, ConditionContext, ContextValue, Decision, EvaluationRequest, EvaluationResult,
   ParseOptions, ParseResult, PolicyKind, Principal, Problem, StatementRef,
 } from './types.ts';
+export { simulatePolicies, type SimulateInput, type SimulateResult, type SimulatedPrincipal, type StatementReport } from './simulate.ts';

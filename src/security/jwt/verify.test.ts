@@ -9,7 +9,7 @@ import { createFakeClock } from '../../core/clock.ts';
 import { createJwksCache } from './jwks-cache.ts';
 import { createJwtVerifier } from './verify.ts';
 import { DefinitionSchema } from '../../config/schema.ts';
-import { jwtAuthStage } from '../../gateway/stages/jwt-auth/stage.ts';
+import { cognitoPoolIssuer, jwtAuthStage } from '../../gateway/stages/jwt-auth/stage.ts';
 import type { RequestContext } from '../../gateway/pipeline/context.ts';
 
 async function setup(tokenCacheSize = 100, leeway = 0) {
@@ -101,7 +101,10 @@ test('the stage exposes claims as $context.authorizer.claims and condition keys 
   try {
     const def = DefinitionSchema.parse({
       authorizers: { pool: { type: 'cognito', userPools: [{ issuer: `${base}/pool` }] } },
-      apis: [{ name: 'a', stages: { prod: {} }, routes: [{ method: 'GET', path: '/x', auth: { authorizer: 'pool' }, integration: { type: 'mock' } }] }],
+      apis: [{
+        name: 'a', stages: { prod: {} }, routes: [{ method: 'GET', path: '/x', auth: { authorizer: 'pool' }, integration: { type: 'mock' } }],
+        resourcePolicy: { Version: '2012-10-17', Statement: [{ Effect: 'Allow', Principal: '*', Action: 'execute-api:Invoke', Resource: 'execute-api:/*' }] },
+      }],
     });
     const clock = createFakeClock(Date.now());
     const api = def.apis[0];
@@ -152,4 +155,9 @@ test('HMAC: only with the configured secret, never with a JWKS key; the secret m
     () => jwtAuthStage.create({ api, apiId: 'abcdefghij', stageName: 'prod', stage: api.stages.prod, route: api.routes[0], definition: def, deps: { clock } }),
     /PORTCULLIS_TEST_MISSING_SECRET must hold a secret of at least 32 bytes/,
   );
+});
+
+test('a Cognito pool id gives AWS\'s issuer, https://cognito-idp.<region>.amazonaws.com/<poolId>', () => {
+  assert.equal(cognitoPoolIssuer('us-east-1_AbC123'), 'https://cognito-idp.us-east-1.amazonaws.com/us-east-1_AbC123');
+  assert.equal(cognitoPoolIssuer('ap-southeast-2_x9'), 'https://cognito-idp.ap-southeast-2.amazonaws.com/ap-southeast-2_x9');
 });

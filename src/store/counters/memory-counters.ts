@@ -2,7 +2,7 @@
 // synchronously so the hot path allocates no promise. Exact within one process (JS runs one decision at a time).
 import { systemClock, type Clock } from '../../core/clock.ts';
 import { TOKEN_EPSILON, retryAfterMs, wholeTokens } from '../../security/token-bucket.ts';
-import type { BucketDecision, BucketSpec, CounterHealth, CounterStore, QuotaDecision } from './ports.ts';
+import type { BucketDecision, BucketSpec, CombinedDecision, CounterHealth, CounterStore, QuotaDecision, QuotaRequest } from './ports.ts';
 
 export interface MemoryCountersOptions {
   /** Only for health().since; decisions use the nowMs they are given. */
@@ -115,6 +115,11 @@ export class MemoryCounters implements CounterStore {
     else if (entry !== undefined) { entry.used = 1; entry.windowEndMs = windowEndMs; }
     else this.#quotas.set(key, { used: 1, windowEndMs });
     return { allowed: true, used: used + 1, remaining: limit - used - 1 };
+  }
+
+  takeBucketsAndQuota(specs: readonly BucketSpec[], quota: QuotaRequest, nowMs: number): CombinedDecision {
+    const buckets = this.takeBuckets(specs, nowMs);
+    return { buckets, quota: buckets.allowed ? this.consumeQuota(quota.key, quota.limit, quota.windowEndMs, nowMs) : undefined };
   }
 
   getQuota(key: string, nowMs: number): Promise<number> {

@@ -31,12 +31,26 @@ export interface QuotaDecision {
   readonly degraded?: true;
 }
 
+export interface QuotaRequest {
+  readonly key: string;
+  readonly limit: number;
+  readonly windowEndMs: number;
+}
+
+export interface CombinedDecision {
+  readonly buckets: BucketDecision;
+  /** Undefined when the buckets refused (the quota was not asked). */
+  readonly quota: QuotaDecision | undefined;
+}
+
 export interface CounterHealth {
   readonly ok: boolean;
   /** Clock time (ms) of the last change of `ok`. */
   readonly since: number;
   /** Message of the error that made the store unhealthy; absent while healthy. */
   readonly lastError?: string;
+  /** Decisions answered by the fail mode since the store was opened (a metric; absent: never degrades). */
+  readonly degradedDecisions?: number;
 }
 
 /** What to answer when the store cannot be asked: AWS lets requests through when it cannot check usage. */
@@ -60,6 +74,13 @@ export interface CounterStore {
    * kept. Never throws for a broken store (fail mode, `degraded`).
    */
   consumeQuota(key: string, limit: number, windowEndMs: number, nowMs: number): QuotaDecision | Promise<QuotaDecision>;
+
+  /**
+   * takeBuckets, then (only when every bucket allowed) consumeQuota, as ONE decision: one Redis script call,
+   * one round trip, for a request of a key in a plan with a throttle and a quota. The tokens stay taken when
+   * the quota refuses (as with the two calls in a row). `quota` is undefined when the buckets refused.
+   */
+  takeBucketsAndQuota(specs: readonly BucketSpec[], quota: QuotaRequest, nowMs: number): CombinedDecision | Promise<CombinedDecision>;
 
   /** Requests counted for `key` in the window live at `nowMs` (0 when none). Control plane: may reject. */
   getQuota(key: string, nowMs: number): Promise<number>;

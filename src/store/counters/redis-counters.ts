@@ -4,7 +4,8 @@ import { Redis, type RedisOptions } from 'ioredis';
 import { systemClock, type Clock } from '../../core/clock.ts';
 import {
   failBucketDecision, failQuotaDecision,
-  type BucketDecision, type BucketSpec, type CounterHealth, type CounterStore, type FailMode, type QuotaDecision,
+  type BucketDecision, type BucketSpec, type CombinedDecision, type CounterHealth, type CounterStore, type FailMode, type QuotaDecision,
+  type QuotaRequest,
 } from './ports.ts';
 
 /*
@@ -120,6 +121,42 @@ redis.call('PEXPIRE', KEYS[1], string.format('%d', ttl))
 return {1, used}
 `;
 
+/**
+ * Buckets and quota in one call (one round trip per request of a key in a plan with both): KEYS[1..n] are
+ * the buckets, KEYS[n+1] the quota hash; ARGV as TAKE_BUCKETS_LUA, then limit, windowEndMs, graceMs.
+ * The bucket part is TAKE_BUCKETS_LUA with n = #KEYS - 1 and its final return replaced; the quota part is
+ * CONSUME_QUOTA_LUA's. Returns {allowed, remaining, retryAfterMs, deniedBy, quotaAsked 0|1, quotaAllowed 0|1, used}.
+ */
+const TAKE_AND_COUNT_LUA = TAKE_BUCKETS_LUA
+  .replace('local n = #KEYS', 'local n = #KEYS - 1')
+  .replace('  return {0, remaining, worst, deniedBy}', '  return {0, remaining, worst, deniedBy, 0, 0, 0}')
+  .replace(/return \{1, remaining, 0, -1\}\s*$/, `
+if remaining == nil then remaining = -1 end
+local qkey = KEYS[n + 1]
+local limit = tonumber(ARGV[2 * n + 2])
+local wend = tonumber(ARGV[2 * n + 3])
+local grace = tonumber(ARGV[2 * n + 4])
+local qv = redis.call('HMGET', qkey, 'n', 'e')
+local used = 0
+if qv[1] and tonumber(qv[2]) >= wend then
+  used = tonumber(qv[1])
+  wend = tonumber(qv[2])
+end
+if used + 1 > limit then return {1, remaining, 0, -1, 1, 0, used} end
+if used > 0 then
+  used = redis.call('HINCRBY', qkey, 'n', 1)
+else
+  used = 1
+  redis.call('HSET', qkey, 'n', 1, 'e', string.format('%.17g', wend))
+end
+local qttl = math.ceil(math.max(1, wend - now) + grace)
+redis.call('PEXPIRE', qkey, string.format('%d', qttl))
+return {1, remaining, 0, -1, 1, 1, used}
+`);
+if (!TAKE_AND_COUNT_LUA.includes('local qkey') || !TAKE_AND_COUNT_LUA.includes('#KEYS - 1') || !TAKE_AND_COUNT_LUA.includes('deniedBy, 0, 0, 0}')) {
+  throw new Error('redis-counters: building the combined bucket and quota script failed');
+}
+
 /** KEYS[1]: quota hash. ARGV: used, windowEndMs, nowMs, graceMs. */
 const SET_QUOTA_LUA = `
 local wend = tonumber(ARGV[2])
@@ -175,6 +212,7 @@ export class RedisCounters implements CounterStore {
   readonly #onHealthChange: ((ok: boolean, error?: Error) => void) | undefined;
   readonly #takeBuckets: ScriptFn;
   readonly #consumeQuota: ScriptFn;
+  readonly #takeAndCount: ScriptFn;
   readonly #setQuota: ScriptFn;
   #ok = false;
   #since: number;
@@ -183,6 +221,8 @@ export class RedisCounters implements CounterStore {
   #reportedOk = true;
   #lastReportMs = Number.NEGATIVE_INFINITY;
   #closing = false;
+  /** Decisions answered by the fail mode (health().degradedDecisions, a metric). */
+  #degraded = 0;
 
   constructor(url: string, options: RedisCountersOptions = {}) {
     const {
@@ -230,9 +270,11 @@ export class RedisCounters implements CounterStore {
     this.#redis.defineCommand('portcullisTakeBuckets', { lua: TAKE_BUCKETS_LUA });
     this.#redis.defineCommand('portcullisConsumeQuota', { lua: CONSUME_QUOTA_LUA, numberOfKeys: 1 });
     this.#redis.defineCommand('portcullisSetQuota', { lua: SET_QUOTA_LUA, numberOfKeys: 1 });
+    this.#redis.defineCommand('portcullisTakeAndCount', { lua: TAKE_AND_COUNT_LUA });
     const commands = this.#redis as unknown as Record<string, ScriptFn>;
     this.#takeBuckets = commands.portcullisTakeBuckets.bind(this.#redis);
     this.#consumeQuota = commands.portcullisConsumeQuota.bind(this.#redis);
+    this.#takeAndCount = commands.portcullisTakeAndCount.bind(this.#redis);
     this.#setQuota = commands.portcullisSetQuota.bind(this.#redis);
   }
 
@@ -249,7 +291,7 @@ export class RedisCounters implements CounterStore {
   takeBuckets(specs: readonly BucketSpec[], nowMs: number): BucketDecision | Promise<BucketDecision> {
     const n = specs.length;
     if (n === 0) return { allowed: true, remaining: Number.POSITIVE_INFINITY, retryAfterMs: 0, deniedBy: -1 };
-    if (this.#redis.status !== 'ready') return failBucketDecision(this.#failMode);
+    if (this.#redis.status !== 'ready') return this.#failBuckets();
     const args: Array<string | number> = new Array(1 + 3 * n);
     args[0] = n;
     for (let i = 0; i < n; i++) args[1 + i] = this.#prefix + 'b:' + specs[i].key;
@@ -271,13 +313,13 @@ export class RedisCounters implements CounterStore {
       },
       (err: Error) => {
         this.#markFailed(err);
-        return failBucketDecision(this.#failMode);
+        return this.#failBuckets();
       },
     );
   }
 
   consumeQuota(key: string, limit: number, windowEndMs: number, nowMs: number): QuotaDecision | Promise<QuotaDecision> {
-    if (this.#redis.status !== 'ready') return failQuotaDecision(this.#quotaFailMode, limit);
+    if (this.#redis.status !== 'ready') return this.#failQuota(limit);
     return this.#consumeQuota(this.#prefix + 'q:' + key, limit, windowEndMs, nowMs, this.#quotaGraceMs).then(
       (reply) => {
         if (!this.#ok) this.#markOk();
@@ -286,7 +328,46 @@ export class RedisCounters implements CounterStore {
       },
       (err: Error) => {
         this.#markFailed(err);
-        return failQuotaDecision(this.#quotaFailMode, limit);
+        return this.#failQuota(limit);
+      },
+    );
+  }
+
+  takeBucketsAndQuota(specs: readonly BucketSpec[], quota: QuotaRequest, nowMs: number): CombinedDecision | Promise<CombinedDecision> {
+    const { key, limit, windowEndMs } = quota;
+    if (this.#redis.status !== 'ready') return this.#failCombined(limit);
+    const n = specs.length;
+    const args: Array<string | number> = new Array(1 + (n + 1) + 1 + 2 * n + 3);
+    args[0] = n + 1;
+    for (let i = 0; i < n; i++) args[1 + i] = this.#prefix + 'b:' + specs[i].key;
+    args[1 + n] = this.#prefix + 'q:' + key;
+    let a = 2 + n;
+    args[a++] = nowMs;
+    for (let i = 0; i < n; i++) {
+      args[a++] = specs[i].rateLimit;
+      args[a++] = specs[i].burstLimit;
+    }
+    args[a++] = limit;
+    args[a++] = windowEndMs;
+    args[a] = this.#quotaGraceMs;
+    return this.#takeAndCount(...args).then(
+      (reply) => {
+        if (!this.#ok) this.#markOk();
+        const [allowed, remaining, retry, deniedBy, asked, quotaAllowed, used] = reply as number[];
+        const buckets: BucketDecision = {
+          allowed: allowed === 1,
+          remaining: n === 0 ? Number.POSITIVE_INFINITY : remaining,
+          retryAfterMs: retry < 0 ? Number.POSITIVE_INFINITY : retry,
+          deniedBy,
+        };
+        return {
+          buckets,
+          quota: asked === 1 ? { allowed: quotaAllowed === 1, used, remaining: Math.max(0, limit - used) } : undefined,
+        };
+      },
+      (err: Error) => {
+        this.#markFailed(err);
+        return this.#failCombined(limit);
       },
     );
   }
@@ -303,8 +384,23 @@ export class RedisCounters implements CounterStore {
 
   health(): CounterHealth {
     return this.#ok
-      ? { ok: true, since: this.#since }
-      : { ok: false, since: this.#since, lastError: this.#lastError ?? 'unknown error' };
+      ? { ok: true, since: this.#since, degradedDecisions: this.#degraded }
+      : { ok: false, since: this.#since, lastError: this.#lastError ?? 'unknown error', degradedDecisions: this.#degraded };
+  }
+
+  #failBuckets(): BucketDecision {
+    this.#degraded++;
+    return failBucketDecision(this.#failMode);
+  }
+
+  #failCombined(limit: number): CombinedDecision {
+    const buckets = this.#failBuckets();
+    return { buckets, quota: buckets.allowed ? this.#failQuota(limit) : undefined };
+  }
+
+  #failQuota(limit: number): QuotaDecision {
+    this.#degraded++;
+    return failQuotaDecision(this.#quotaFailMode, limit);
   }
 
   async close(): Promise<void> {

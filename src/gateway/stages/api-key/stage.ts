@@ -4,7 +4,7 @@
 import type { Clock } from '../../../core/clock.ts';
 import { deny, type Denial } from '../../../core/denial.ts';
 import { KEY_HASH_PREFIX_LENGTH, keyShape, type KeyHasher } from '../../../keys/key-values.ts';
-import type { KeyDirectory } from '../../../keys/key-directory.ts';
+import { compactHash, type KeyDirectory } from '../../../keys/key-directory.ts';
 import type { RouteBuild, StageFactory, StageFn } from '../../pipeline/stage.ts';
 import { USAGE_EXTENSION, USAGE_IDENTIFIER_EXTENSION, plansForRoute, type RoutePlan, type UsageIdentity } from './schema.ts';
 
@@ -27,7 +27,13 @@ const ROTATED = denied('rotated-out value past its grace period');
  * the stage. Bounded (cleared when full); it holds values that are in this process's memory anyway.
  */
 const HASH_CACHE_SIZE = 10_000;
-const hashCaches = new WeakMap<KeyHasher, Map<string, string>>();
+/** A value's keyed hash as the directory looks it up, and the hex prefix logs show. */
+interface HashedValue {
+  readonly hex: string;
+  readonly compact: string;
+  readonly logPrefix: string;
+}
+const hashCaches = new WeakMap<KeyHasher, Map<string, HashedValue>>();
 
 export const apiKeyStage: StageFactory<ApiKeyDeps> = Object.freeze({
   name: 'api-key',
@@ -39,28 +45,30 @@ export const apiKeyStage: StageFactory<ApiKeyDeps> = Object.freeze({
     const plans = plansForRoute(build.definition, build.api.name, build.apiId, build.stageName, build.route.method, build.route.path);
     const fromAuthorizer = build.api.apiKeySource === 'AUTHORIZER';
     const notSubscribed = denied(`key is in no usage plan covering ${build.api.name}/${build.stageName}`);
-    let cache: Map<string, string> | undefined;
+    let cache: Map<string, HashedValue> | undefined;
     if (keys) {
       cache = hashCaches.get(keys.hasher);
       if (!cache) hashCaches.set(keys.hasher, (cache = new Map()));
     }
-    const hashOf = (raw: string): string | undefined => {
-      let hash = cache!.get(raw);
-      if (hash === undefined) {
+    const hashOf = (raw: string): HashedValue | undefined => {
+      let hashed = cache!.get(raw);
+      if (hashed === undefined) {
         if (keyShape(raw) === 'invalid') return undefined;
-        hash = keys!.hasher.hash(raw);
+        const hex = keys!.hasher.hash(raw);
+        hashed = { hex, compact: compactHash(hex), logPrefix: hex.slice(0, KEY_HASH_PREFIX_LENGTH) };
         if (cache!.size >= HASH_CACHE_SIZE) cache!.clear();
-        cache!.set(raw, hash);
+        cache!.set(raw, hashed);
       }
-      return hash;
+      return hashed;
     };
     return function apiKey(ctx) {
       const raw = fromAuthorizer ? ctx.extensions[USAGE_IDENTIFIER_EXTENSION] : ctx.req.headers['x-api-key'];
       if (typeof raw !== 'string' || raw === '') return MISSING;
       if (!keys) return keyShape(raw) === 'invalid' ? MALFORMED : UNKNOWN;
-      const hash = hashOf(raw);
-      if (hash === undefined) return MALFORMED;
-      const hit = keys.directory.lookup(hash);
+      const hashed = hashOf(raw);
+      if (hashed === undefined) return MALFORMED;
+      const dir = keys.directory;
+      const hit = dir.lookupCompact !== undefined ? dir.lookupCompact(hashed.compact) : dir.lookup(hashed.hex);
       if (!hit) return UNKNOWN;
       const key = hit.key;
       if (!key.enabled) return DISABLED;
@@ -68,7 +76,7 @@ export const apiKeyStage: StageFactory<ApiKeyDeps> = Object.freeze({
       if (now >= key.expiresAtMs) return EXPIRED;
       if (now >= hit.untilMs) return ROTATED;
       ctx.identity.apiKeyId = key.id;
-      ctx.identity.apiKey = hash.slice(0, KEY_HASH_PREFIX_LENGTH);
+      ctx.identity.apiKey = hashed.logPrefix;
       // AWS allows one plan per key and API stage, so the first match is the only one.
       for (const [name, since] of key.plans) {
         const plan = plans.get(name);

@@ -83,31 +83,35 @@ export const authorizeStage: StageFactory<AuthorizeDeps> = Object.freeze({
   create(build: RouteBuild<AuthorizeDeps>): StageFn | null {
     const policy = compiledResourcePolicy(build.api, build.definition.settings);
     const authType = authTypeOf(build);
-    if (policy === undefined && authType !== 'iam') return null;
+    // auth: mtls with the certificate mapped to a principal is authorized as that IAM caller (docs/https.md).
+    const mtlsPrincipals = build.route.auth === 'mtls' && (build.definition.domains ?? []).some((d) => (d.mtls?.principals.length ?? 0) > 0);
+    if (policy === undefined && authType !== 'iam' && !mtlsPrincipals) return null;
     const resourcePolicies: readonly CompiledPolicy[] | undefined = policy && [policy];
     const methodArn = createMethodArnBuilder(build);
     const context = conditionBuilder(build);
     const apiAccount = build.definition.settings.accountId;
 
     return function authorize(ctx) {
+      const id = callerIdentityOf(ctx);
+      const type: AuthType = mtlsPrincipals && id?.kind === 'mtls' && id.caller !== undefined ? 'iam' : authType;
+      if (type !== 'iam' && resourcePolicies === undefined) return undefined;
       const arn = methodArn(ctx);
       if (isMethodArnTooLong(arn)) return tooLong(arn);
       const getter = context(ctx);
-      const id = callerIdentityOf(ctx);
-      const caller = authType === 'iam' ? id?.caller : undefined;
-      if (authType === 'iam' && caller === undefined) throw new Error('authorize: an IAM route reached authorization without an authenticated caller');
+      const caller = type === 'iam' ? id?.caller : undefined;
+      if (type === 'iam' && caller === undefined) throw new Error('authorize: an IAM route reached authorization without an authenticated caller');
 
       let identity: Decision | EvaluationResult | undefined;
-      if (authType === 'iam') {
+      if (type === 'iam') {
         identity = id!.decision ?? evaluate(id!.policies ?? [], { principal: caller, action: ACTION, resource: arn, context: getter });
-      } else if (authType === 'lambda') {
+      } else if (type === 'lambda') {
         identity = id?.decision ?? (ctx.extensions.authorizerDecision as Decision | undefined) ?? 'Allow';
-      } else if (authType === 'cognito') {
+      } else if (type === 'cognito') {
         identity = id?.decision ?? 'Allow';
       }
       const resource = resourcePolicies && evaluate(resourcePolicies, { principal: caller, action: ACTION, resource: arn, context: getter });
       const result = combineDecisions({
-        authType,
+        authType: type,
         identity,
         resource,
         sameAccount: caller === undefined || caller.accountId === apiAccount,

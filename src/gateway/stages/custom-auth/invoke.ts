@@ -11,6 +11,8 @@ export type AuthorizerAnswer =
       readonly policy: CompiledPolicy;
       readonly context: Readonly<Record<string, ContextValue>>;
       readonly usageIdentifierKey?: string;
+      /** No conditions and no policy variables: the decision depends on the method ARN alone (and may be memoised). */
+      readonly contextFree: boolean;
     }
   | { readonly kind: 'simple'; readonly authorized: boolean; readonly context: Readonly<Record<string, ContextValue>> }
   /** The authorizer said "Unauthorized": 401. */
@@ -86,10 +88,12 @@ export function readAnswer(body: unknown, simple: boolean): AuthorizerAnswer {
   if (body.usageIdentifierKey !== undefined && typeof body.usageIdentifierKey !== 'string') {
     return { kind: 'error', detail: 'usageIdentifierKey is not a string' };
   }
+  const statements = [...parsed.policy.allows, ...parsed.policy.denies];
   return {
     kind: 'policy',
     principalId: body.principalId,
     policy: parsed.policy,
+    contextFree: statements.every((st) => st.conditions.length === 0) && !JSON.stringify(body.policyDocument).includes('${'),
     context,
     ...(body.usageIdentifierKey !== undefined ? { usageIdentifierKey: body.usageIdentifierKey } : {}),
   };

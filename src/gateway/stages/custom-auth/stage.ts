@@ -1,23 +1,32 @@
 // The custom (Lambda-style) authorizer stage, TOKEN and REQUEST (phase 'authenticate', reference section 8):
 // identity sources, validation regex, AWS's event, a result cache keyed by identity values whose policy is
 // evaluated against THIS request's method ARN, and AWS's outcomes.
-import { createHash } from 'node:crypto';
+import { hash } from 'node:crypto';
 import type { Clock } from '../../../core/clock.ts';
 import { deny, type Denial } from '../../../core/denial.ts';
 import type { CustomAuthorizer } from '../../../config/authorizer-schema.ts';
 import {
-  buildInvocationArn, evaluate, LAMBDA_EXPLICIT_DENY_MESSAGE, LAMBDA_IMPLICIT_DENY_MESSAGE, type ContextValue as PolicyValue,
+  evaluate, LAMBDA_EXPLICIT_DENY_MESSAGE, LAMBDA_IMPLICIT_DENY_MESSAGE, type ContextValue as PolicyValue, type Decision,
 } from '../../../security/iam/index.ts';
+import { createMethodArnBuilder } from '../authorize/method-arn.ts';
 import type { RequestContext } from '../../pipeline/context.ts';
 import type { RouteBuild, StageFactory, StageFn, StageResult } from '../../pipeline/stage.ts';
-import { claimHeaderSetter, conditionKeysOf } from '../auth-common.ts';
+import { claimHeaderSetter, type ConditionKeys } from '../auth-common.ts';
+import { awsClientCert } from '../../../tls/client-cert.ts';
 import { invokeAuthorizer, type AuthorizerAnswer } from './invoke.ts';
+import { createModuleInvoker } from './invoke-module.ts';
 
 export interface CustomAuthDeps {
   readonly clock: Clock;
+  /** The node operator's directory of module authorizers (PORTCULLIS_AUTHORIZER_MODULES_DIR); unset: none can run. */
+  readonly authorizerModulesDir?: string;
 }
 
-/** Cached answers per authorizer: shared by every route using it, as AWS's cache is. */
+/**
+ * Cached answers per authorizer and stage: shared by every route of the stage using it, as AWS's cache is.
+ * Never shared across stages (an answer may depend on the stage: a simple answer would otherwise be replayed
+ * on another stage, the emulator bug of peer-gateways 4.8).
+ */
 interface ResultCache {
   readonly entries: Map<string, { answer: AuthorizerAnswer; expiresAt: number }>;
   /** Concurrent misses for the same identity share one call. */
@@ -26,6 +35,10 @@ interface ResultCache {
 }
 
 const MAX_CACHE_ENTRIES = 10_000;
+/** Decisions remembered per cached answer (by method ARN), for policies whose decision depends on the ARN alone. */
+const MAX_MEMO_ARNS = 256;
+const decisions = new WeakMap<AuthorizerAnswer, Map<string, Decision>>();
+type PolicyAnswer = Extract<AuthorizerAnswer, { kind: 'policy' }>;
 const caches = new WeakMap<object, Map<string, ResultCache>>();
 
 function cacheFor(deps: object, id: string): ResultCache {
@@ -34,12 +47,6 @@ function cacheFor(deps: object, id: string): ResultCache {
   let c = byId.get(id);
   if (c === undefined) byId.set(id, (c = { entries: new Map(), inflight: new Map(), stats: { calls: 0, hits: 0 } }));
   return c;
-}
-
-/** For tests and the bench: the cache statistics of an authorizer. */
-export function customAuthorizerStats(deps: object, apiId: string, name: string): { calls: number; hits: number } | undefined {
-  for (const [id, c] of caches.get(deps) ?? []) if (id.startsWith(`${apiId}\n${name}\n`)) return c.stats;
-  return undefined;
 }
 
 type Source = (ctx: RequestContext) => string | undefined;
@@ -107,7 +114,7 @@ export const customAuthStage: StageFactory<CustomAuthDeps> = Object.freeze({
     const { clock } = build.deps;
     const { region, accountId } = build.definition.settings;
     const { apiId, stageName } = build;
-    const cache = cacheFor(build.deps, `${apiId}\n${name}\n${JSON.stringify(a)}`);
+    const cache = cacheFor(build.deps, `${apiId}\n${stageName}\n${name}\n${JSON.stringify(a)}`);
     const ttlMs = a.resultTtlSeconds * 1000;
     const specs = a.identitySources ?? (a.type === 'token' ? ['header.Authorization'] : []);
     const sources = specs.map(compileSource);
@@ -115,6 +122,11 @@ export const customAuthStage: StageFactory<CustomAuthDeps> = Object.freeze({
     const setHeaders = claimHeaderSetter(a.contextHeaders);
     const tag = `authorizer ${name}`;
     const deferImplicitDeny = build.api.resourcePolicy !== undefined;
+    const methodArnOf = createMethodArnBuilder(build);
+    const invoke =
+      a.module !== undefined
+        ? createModuleInvoker(build.deps.authorizerModulesDir, a.module)
+        : (ev: unknown, timeoutMs: number, simple: boolean) => invokeAuthorizer(a.url!, ev, timeoutMs, simple);
 
     function event(ctx: RequestContext, methodArn: string, token: string | undefined): unknown {
       if (a!.type === 'token') return { type: 'TOKEN', authorizationToken: token, methodArn };
@@ -138,9 +150,35 @@ export const customAuthStage: StageFactory<CustomAuthDeps> = Object.freeze({
           requestTimeEpoch: ctx.requestTimeEpoch,
           resourcePath: ctx.resourcePath,
           stage: stageName,
-          identity: { sourceIp: ctx.identity.sourceIp, userAgent: ctx.identity.userAgent, apiKey: ctx.identity.apiKey, clientCert: ctx.identity.clientCert ?? null },
+          identity: { sourceIp: ctx.identity.sourceIp, userAgent: ctx.identity.userAgent, apiKey: ctx.identity.apiKey, clientCert: ctx.identity.clientCert ? awsClientCert(ctx.identity.clientCert) : null },
         },
       };
+    }
+
+    function decide(ctx: RequestContext, answer: PolicyAnswer, methodArn: string): Decision {
+      // A policy without conditions or variables decides by method ARN alone: remember its decision per ARN.
+      let memo: Map<string, Decision> | undefined;
+      if (answer.contextFree) {
+        memo = decisions.get(answer);
+        if (memo === undefined) decisions.set(answer, (memo = new Map()));
+        const known = memo.get(methodArn);
+        if (known !== undefined) return known;
+      }
+      const context = (k: string): PolicyValue | undefined => {
+        const v = (ctx.extensions.conditionKeys as ConditionKeys | undefined)?.get(k);
+        if (v !== undefined) return v;
+        if (k === 'aws:sourceip') return ctx.identity.sourceIp;
+        if (k === 'aws:currenttime') return new Date(ctx.requestTimeEpoch).toISOString();
+        if (k === 'aws:epochtime') return String(Math.floor(ctx.requestTimeEpoch / 1000));
+        if (k === 'aws:securetransport') return String(ctx.secureTransport);
+        return undefined;
+      };
+      const { decision } = evaluate([answer.policy], { action: 'execute-api:Invoke', resource: methodArn, context });
+      if (memo !== undefined) {
+        if (memo.size >= MAX_MEMO_ARNS) memo.clear();
+        memo.set(methodArn, decision);
+      }
+      return decision;
     }
 
     function apply(ctx: RequestContext, answer: AuthorizerAnswer, methodArn: string): StageResult {
@@ -159,22 +197,12 @@ export const customAuthStage: StageFactory<CustomAuthDeps> = Object.freeze({
           // The (possibly cached) policy is evaluated against this request's own method ARN: a policy
           // written for one route never grants another (peer-gateways 4.8).
           ctx.authorizer = { ...answer.context, principalId: answer.principalId };
-          const keys = conditionKeysOf(ctx);
-          const context = (k: string): PolicyValue | undefined => {
-            const v = keys.get(k);
-            if (v !== undefined) return v;
-            if (k === 'aws:sourceip') return ctx.identity.sourceIp;
-            if (k === 'aws:currenttime') return new Date(ctx.requestTimeEpoch).toISOString();
-            if (k === 'aws:epochtime') return String(Math.floor(ctx.requestTimeEpoch / 1000));
-            if (k === 'aws:securetransport') return String(ctx.secureTransport);
-            return undefined;
-          };
-          const r = evaluate([answer.policy], { action: 'execute-api:Invoke', resource: methodArn, context });
-          ctx.extensions.authorizerDecision = r.decision;
-          if (r.decision === 'ExplicitDeny') return deny('ACCESS_DENIED', { message: LAMBDA_EXPLICIT_DENY_MESSAGE, detail: `${tag}: explicit deny for ${methodArn}` });
+          const decision = decide(ctx, answer, methodArn);
+          ctx.extensions.authorizerDecision = decision;
+          if (decision === 'ExplicitDeny') return deny('ACCESS_DENIED', { message: LAMBDA_EXPLICIT_DENY_MESSAGE, detail: `${tag}: explicit deny for ${methodArn}` });
           // With a resource policy, "neither" is not final: AWS table A lets a resource-policy Allow through, and
           // the authorize stage (which always runs when the API has a resource policy) combines the two.
-          if (r.decision !== 'Allow' && !deferImplicitDeny) return deny('ACCESS_DENIED', { message: LAMBDA_IMPLICIT_DENY_MESSAGE, detail: `${tag}: no statement allows ${methodArn}` });
+          if (decision !== 'Allow' && !deferImplicitDeny) return deny('ACCESS_DENIED', { message: LAMBDA_IMPLICIT_DENY_MESSAGE, detail: `${tag}: no statement allows ${methodArn}` });
           if (answer.usageIdentifierKey !== undefined) ctx.extensions.usageIdentifierKey = answer.usageIdentifierKey;
           setHeaders(ctx, (k) => (k === 'principalId' ? answer.principalId : answer.context[k]));
           return undefined;
@@ -196,10 +224,10 @@ export const customAuthStage: StageFactory<CustomAuthDeps> = Object.freeze({
       }
       const token = a.type === 'token' ? values[0] : undefined;
       if (regex !== undefined && !regex.test(token!)) return UNAUTHORIZED(`${tag}: the token does not match validationRegex`);
-      const methodArn = buildInvocationArn({ region, accountId, apiId, stage: stageName, method: ctx.httpMethod, path: requestPath(ctx) });
+      const methodArn = methodArnOf(ctx);
       const now = clock.now();
       // Identity values are credentials: the cache holds their SHA-256, not the values themselves.
-      const key = createHash('sha256').update(values.length === 1 ? values[0] : JSON.stringify(values)).digest('base64');
+      const key = hash('sha256', values.length === 1 ? values[0] : JSON.stringify(values), 'base64');
       if (ttlMs > 0) {
         const hit = cache.entries.get(key);
         if (hit !== undefined) {
@@ -213,7 +241,7 @@ export const customAuthStage: StageFactory<CustomAuthDeps> = Object.freeze({
       let pending = ttlMs > 0 ? cache.inflight.get(key) : undefined;
       if (pending === undefined) {
         cache.stats.calls++;
-        pending = invokeAuthorizer(a.url, event(ctx, methodArn, token), a.timeoutMs, a.simpleResponses).then((answer) => {
+        pending = invoke(event(ctx, methodArn, token), a.timeoutMs, a.simpleResponses).then((answer) => {
           cache.inflight.delete(key);
           // Errors, timeouts and "Unauthorized" are never cached: only a policy or simple answer is.
           if (ttlMs > 0 && (answer.kind === 'policy' || answer.kind === 'simple')) {

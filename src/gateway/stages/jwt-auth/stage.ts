@@ -50,7 +50,7 @@ function buildVerifier(a: JwtLike, clock: Clock): JwtVerifier {
     sources = [{ issuer: a.issuer, jwks: cacheFor(fixed !== undefined ? async () => fixed : discovery(a.issuer)) }];
   } else {
     sources = a.userPools.map((p) => {
-      const issuer = p.issuer ?? `https://cognito-idp.${p.poolId!.split('_')[0]}.amazonaws.com/${p.poolId}`;
+      const issuer = p.issuer ?? cognitoPoolIssuer(p.poolId!);
       const url = p.jwksUrl ?? `${issuer}/.well-known/jwks.json`;
       return { issuer, jwks: cacheFor(async () => url) };
     });
@@ -68,12 +68,18 @@ function buildVerifier(a: JwtLike, clock: Clock): JwtVerifier {
     flavour: a.type,
     sources,
     audiences: a.type === 'jwt' ? a.audiences : a.clientIds,
+    audienceRegex: a.type === 'cognito' && a.validationRegex !== undefined ? new RegExp(a.validationRegex) : undefined,
     algorithms: a.algorithms,
     hmacSecret,
     clockLeewaySeconds: a.clockLeewaySeconds,
     tokenCacheSize: a.tokenCacheSize,
     clock,
   });
+}
+
+/** A Cognito user pool's issuer, `https://cognito-idp.<region>.amazonaws.com/<poolId>` (the region is the id's prefix). */
+export function cognitoPoolIssuer(poolId: string): string {
+  return `https://cognito-idp.${poolId.slice(0, poolId.indexOf('_'))}.amazonaws.com/${poolId}`;
 }
 
 /** OIDC discovery (OpenID Connect Discovery 1.0 section 4): the document must name this issuer and a usable jwks_uri. */
@@ -138,6 +144,9 @@ export const jwtAuthStage: StageFactory<JwtAuthDeps> = Object.freeze({
     const scopeText = routeScopes.join(' ');
     const cognito = a.type === 'cognito';
     const setHeaders = claimHeaderSetter(a.claimHeaders);
+    // Only the authorization stage reads condition keys, and it runs for this route only when the API has a
+    // resource policy: without one, building the map per request would be wasted.
+    const offerConditionKeys = build.api.resourcePolicy !== undefined;
 
     function accept(ctx: RequestContext, claims: Readonly<JWTPayload>): StageResult {
       if (cognito) {
@@ -163,8 +172,10 @@ export const jwtAuthStage: StageFactory<JwtAuthDeps> = Object.freeze({
       }
       ctx.authorizer = { claims };
       if (typeof claims.sub === 'string') ctx.authorizer.principalId = claims.sub;
-      const keys = conditionKeysOf(ctx);
-      for (const [k, v] of conditionEntries(claims)) keys.set(k, v);
+      if (offerConditionKeys) {
+        const keys = conditionKeysOf(ctx);
+        for (const [k, v] of conditionEntries(claims)) keys.set(k, v);
+      }
       setHeaders(ctx, (key) => claims[key]);
       return undefined;
     }

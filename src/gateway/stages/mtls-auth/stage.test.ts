@@ -5,6 +5,8 @@ import { fakeContext } from '../../../observe/test-support.ts';
 import type { VerifiedClientCert } from '../../../tls/client-cert.ts';
 import type { RouteBuild } from '../../pipeline/stage.ts';
 import { TLS_DOMAIN } from '../../transport.ts';
+import type { IamDirectory } from '../../../iam/iam-directory.ts';
+import type { IamAuthDeps } from '../iam-auth/stage.ts';
 import { mtlsAuthStage, type MtlsIdentity } from './stage.ts';
 
 const definition = DefinitionSchema.parse({
@@ -25,9 +27,9 @@ const definition = DefinitionSchema.parse({
   ],
 });
 
-function build(auth: 'mtls' | 'none'): RouteBuild<unknown> {
+function build(auth: 'mtls' | 'none', deps: Partial<IamAuthDeps> = {}): RouteBuild<Partial<IamAuthDeps>> {
   const api = definition.apis[0];
-  return { api, apiId: 'abcdefghij', stageName: 'prod', stage: api.stages.prod, route: { ...api.routes[0], auth }, definition, deps: {} };
+  return { api, apiId: 'abcdefghij', stageName: 'prod', stage: api.stages.prod, route: { ...api.routes[0], auth }, definition, deps };
 }
 
 const cert = (subjectDN: string, sans: string[] = []): VerifiedClientCert => ({
@@ -39,8 +41,8 @@ const cert = (subjectDN: string, sans: string[] = []): VerifiedClientCert => ({
   subjectAlternativeNames: sans,
 });
 
-function run(domain: string, c: VerifiedClientCert | undefined) {
-  const fn = mtlsAuthStage.create(build('mtls'))!;
+function run(domain: string, c: VerifiedClientCert | undefined, deps: Partial<IamAuthDeps> = {}) {
+  const fn = mtlsAuthStage.create(build('mtls', deps))!;
   const ctx = fakeContext();
   if (c) ctx.identity.clientCert = c;
   ctx.extensions[TLS_DOMAIN] = domain;
@@ -79,4 +81,28 @@ test('principals configured but none matches: 403; none configured: the certific
   assert.equal(open.identity?.kind, 'mtls');
   assert.equal(open.identity?.principalArn, undefined);
   assert.equal(open.ctx.identity.user, 'CN=anyone');
+});
+
+test('a principal the IAM directory knows brings its identity policies; a role acts as a session named by the serial', () => {
+  const policies = [{ id: 'read' }] as never;
+  const directory = {
+    principal: (arn: string) =>
+      arn === 'arn:aws:iam::123456789012:role/batch'
+        ? { record: { id: 'AROAEXAMPLE', type: 'role', accountId: '123456789012', name: 'batch', path: '/', tags: { Team: 'pets' }, policies: ['read'], createdAt: '', updatedAt: '' }, policies }
+        : undefined,
+  } as unknown as IamDirectory;
+  const role = run('api.test', cert('CN=job-7', ['URI:spiffe://pets/batch']), { iam: { directory } });
+  assert.equal(role.denial, undefined);
+  assert.equal(role.identity?.known, true);
+  assert.equal(role.identity?.policies, policies);
+  assert.equal(role.identity?.caller?.arn, 'arn:aws:sts::123456789012:assumed-role/batch/0102');
+  assert.equal(role.identity?.caller?.type, 'AssumedRole');
+  assert.equal(role.identity?.caller?.tags?.get('team'), 'pets');
+  assert.equal(role.ctx.identity.userArn, 'arn:aws:sts::123456789012:assumed-role/batch/0102');
+
+  // Mapped, but no such principal: a caller without identity policies (only a resource policy can allow it).
+  const unknown = run('api.test', cert('CN=alice,O=Pets'), { iam: { directory } });
+  assert.equal(unknown.identity?.known, false);
+  assert.deepEqual(unknown.identity?.policies, []);
+  assert.equal(unknown.identity?.caller?.arn, 'arn:aws:iam::210987654321:user/alice');
 });

@@ -1,16 +1,22 @@
 // The mTLS identity stage (phase 'authenticate', `auth: mtls`): the client certificate verified in the
 // TLS handshake becomes the caller, mapped to a principal by exact subject DN or SAN (domains[].mtls.principals).
+// A mapped principal is authorized as an IAM caller: its identity policies (the IAM directory) and the
+// resource policy decide in the authorize stage; an ARN the directory does not know has no identity policies.
 import { deny } from '../../../core/denial.ts';
 import type { DomainDefinition } from '../../../config/tls-schema.ts';
 import type { RequestContext } from '../../pipeline/context.ts';
 import type { RouteBuild, StageFactory, StageFn } from '../../pipeline/stage.ts';
-import { IDENTITY_EXTENSION } from '../../pipeline/caller-identity.ts';
+import { IDENTITY_EXTENSION, type IamCaller } from '../../pipeline/caller-identity.ts';
+import type { CompiledPolicy } from '../../../security/iam/index.ts';
+import { certificateCallerOf } from '../../../iam/iam-directory.ts';
+import type { IamAuthDeps } from '../iam-auth/stage.ts';
 import { TLS_DOMAIN } from '../../transport.ts';
 import type { VerifiedClientCert } from '../../../tls/client-cert.ts';
 
 /**
  * What this stage records in ctx.extensions.identity. `principalArn` is set when a mapping matched;
- * `caller` carries it in the shape IAM evaluation uses (aws:PrincipalArn, aws:userid = subject DN).
+ * `caller` and `policies` then make the authorize stage evaluate the request as for an IAM caller
+ * (Table A/B with the resource policy). Without mappings the certificate alone is an Allow (as Cognito).
  */
 export interface MtlsIdentity {
   readonly kind: 'mtls';
@@ -21,7 +27,11 @@ export interface MtlsIdentity {
   readonly subjectAlternativeNames: readonly string[];
   /** Which mapping matched: 'subject', 'san', or undefined (no mappings configured for the domain). */
   readonly matchedBy?: 'subject' | 'san';
-  readonly caller?: { readonly arn: string; readonly accountId: string; readonly type: 'User'; readonly userid: string };
+  readonly caller?: IamCaller;
+  /** The principal's identity policies; empty when the ARN names no principal of the IAM directory. */
+  readonly policies?: readonly CompiledPolicy[];
+  /** Whether the IAM directory knows the principal. */
+  readonly known?: boolean;
 }
 
 interface DomainPrincipals {
@@ -58,13 +68,14 @@ function principalsOf(domains: readonly DomainDefinition[]): ReadonlyMap<string,
 
 const ARN_ACCOUNT = /^arn:[^:]*:[^:]*:[^:]*:(\d{12}):/;
 
-export const mtlsAuthStage: StageFactory<unknown> = Object.freeze({
+export const mtlsAuthStage: StageFactory<Partial<IamAuthDeps>> = Object.freeze({
   name: 'mtls-auth',
   phase: 'authenticate' as const,
-  create(build: RouteBuild<unknown>): StageFn | null {
+  create(build: RouteBuild<Partial<IamAuthDeps>>): StageFn | null {
     if (build.route.auth !== 'mtls') return null;
     const domains = principalsOf(build.definition.domains ?? []);
     const accountId = build.definition.settings.accountId;
+    const directory = build.deps?.iam?.directory;
     return function mtlsAuthenticate(ctx: RequestContext) {
       const cert = ctx.identity.clientCert as VerifiedClientCert | undefined;
       if (cert === undefined) {
@@ -89,6 +100,18 @@ export const mtlsAuthStage: StageFactory<unknown> = Object.freeze({
           return deny('ACCESS_DENIED', { detail: `client certificate ${cert.subjectDN} (serial ${cert.serialNumber}) maps to no principal` });
         }
       }
+      let caller: IamCaller | undefined;
+      let policies: readonly CompiledPolicy[] | undefined;
+      const known = principalArn === undefined ? undefined : directory?.principal(principalArn);
+      if (known !== undefined) {
+        caller = certificateCallerOf(known.record, cert.serialNumber.replaceAll(':', ''));
+        policies = known.policies;
+      } else if (principalArn !== undefined) {
+        // Not (or not yet) an IAM principal: it has no identity policies; a resource policy naming it may allow it.
+        const type = principalArn.includes(':role/') || principalArn.includes(':assumed-role/') ? 'AssumedRole' : 'User';
+        caller = Object.freeze({ arn: principalArn, accountId: ARN_ACCOUNT.exec(principalArn)?.[1] ?? accountId, type, userid: cert.subjectDN });
+        policies = [];
+      }
       const identity: MtlsIdentity = {
         kind: 'mtls',
         principalArn,
@@ -97,16 +120,16 @@ export const mtlsAuthStage: StageFactory<unknown> = Object.freeze({
         serialNumber: cert.serialNumber,
         subjectAlternativeNames: cert.subjectAlternativeNames,
         matchedBy,
-        caller:
-          principalArn === undefined
-            ? undefined
-            : { arn: principalArn, accountId: ARN_ACCOUNT.exec(principalArn)?.[1] ?? accountId, type: 'User', userid: cert.subjectDN },
+        caller,
+        policies,
+        known: principalArn === undefined ? undefined : known !== undefined,
       };
       ctx.extensions[IDENTITY_EXTENSION] = identity;
-      if (principalArn !== undefined) {
-        ctx.identity.userArn = principalArn;
-        ctx.identity.caller = principalArn;
-        for (const h of principals!.principalHeaders) ctx.req.headers[h] = principalArn;
+      if (caller !== undefined) {
+        ctx.identity.userArn = caller.arn;
+        ctx.identity.caller = caller.userid;
+        ctx.identity.accountId = caller.accountId;
+        for (const h of principals!.principalHeaders) ctx.req.headers[h] = principalArn!;
       }
       ctx.identity.user = cert.subjectDN;
       return undefined;

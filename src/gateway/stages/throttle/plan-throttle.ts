@@ -19,6 +19,7 @@ export interface UsageRecorder {
 type Maybe<T> = T | Promise<T>;
 const then = <T, R>(v: Maybe<T>, f: (x: T) => Maybe<R>): Maybe<R> => (v instanceof Promise ? v.then(f) : f(v));
 
+const QUOTA_STORE_CLOSED_DETAIL = 'quota: counter store unavailable, failing closed';
 const PERIOD_SECONDS = { DAY: 86_400, WEEK: 604_800, MONTH: 2_592_000 } as const;
 
 /** RateLimit-Policy per plan (draft-ietf-httpapi-ratelimit-headers): built once per compiled plan. */
@@ -111,20 +112,26 @@ export function createPlanThrottle(deps: ThrottleDeps, routeBuckets: readonly La
       return undefined;
     };
 
+    const afterQuota = (bucket: BucketDecision | undefined, q: QuotaDecision, limit: number): StageResult => {
+      if (q.allowed) return accept(bucket, q);
+      if (q.degraded) {
+        // The store could not be asked and quotas fail closed: a short retry, the store may be back soon.
+        if (plan.reportOnly) return accept(bucket, q);
+        return deny('QUOTA_EXCEEDED', { detail: QUOTA_STORE_CLOSED_DETAIL, headers: { 'Retry-After': '1' } });
+      }
+      const msg = `API Key ${ctx.identity.apiKey} exceeded quota limit for API Stage ${plan.methodScope}: Key quota exhausted for Usage Plan ID ${plan.name}. Limit: ${limit} Period: ${plan.quota!.period}`;
+      if (plan.reportOnly) {
+        onReportOnly?.(`report-only: ${msg}`);
+        return accept(bucket, q);
+      }
+      const headers: Record<string, string> = { 'Retry-After': String(Math.max(1, Math.ceil((endMs - now) / 1000))) };
+      if (plan.rateLimitHeaders) setRateLimitHeaders(headers, plan, bucket, q, endMs, now);
+      return deny('QUOTA_EXCEEDED', { detail: msg, headers });
+    };
     const afterBuckets = (bucket: BucketDecision | undefined): Maybe<StageResult> => {
       if (!plan.quota) return accept(bucket, undefined);
       const limit = effectiveLimit(plan.quota, u.subscribedAtMs, now);
-      return then(counters.consumeQuota(b.quotaKey, limit, endMs, now), (q): StageResult => {
-        if (q.allowed) return accept(bucket, q);
-        const msg = `API Key ${ctx.identity.apiKey} exceeded quota limit for API Stage ${plan.methodScope}: Key quota exhausted for Usage Plan ID ${plan.name}. Limit: ${limit} Period: ${plan.quota!.period}`;
-        if (plan.reportOnly) {
-          onReportOnly?.(`report-only: ${msg}`);
-          return accept(bucket, q);
-        }
-        const headers: Record<string, string> = { 'Retry-After': String(Math.max(1, Math.ceil((endMs - now) / 1000))) };
-        if (plan.rateLimitHeaders) setRateLimitHeaders(headers, plan, bucket, q, endMs, now);
-        return deny('QUOTA_EXCEEDED', { detail: msg, headers });
-      });
+      return then(counters.consumeQuota(b.quotaKey, limit, endMs, now), (q) => afterQuota(bucket, q, limit));
     };
 
     const refuse = (d: BucketDecision): Denial => {
@@ -141,6 +148,13 @@ export function createPlanThrottle(deps: ThrottleDeps, routeBuckets: readonly La
         if (!pd.allowed) onReportOnly?.(`report-only: Key throttle limit exceeded for Usage Plan ID ${plan.name}, key ${u.keyId}, ${plan.methodScope}`);
         return then(counters.takeBuckets(routeSpecs, now), (d) => (d.allowed ? afterBuckets(pd) : refuse(d)));
       });
+    }
+    if (plan.quota) {
+      // Buckets and quota in one counter call: one Redis round trip per request.
+      const limit = effectiveLimit(plan.quota, u.subscribedAtMs, now);
+      return then(counters.takeBucketsAndQuota(b.specs, { key: b.quotaKey, limit, windowEndMs: endMs }, now), (c) =>
+        c.buckets.allowed ? afterQuota(b.planSpec ? c.buckets : undefined, c.quota!, limit) : refuse(c.buckets),
+      );
     }
     return then(counters.takeBuckets(b.specs, now), (d) => (d.allowed ? afterBuckets(b.planSpec ? d : undefined) : refuse(d)));
   };

@@ -168,7 +168,7 @@ test('all or nothing: a route refused by the stage bucket keeps its route token,
   assert.equal((routeOnly as BucketDecision).allowed, true);
 });
 
-test('refill follows the fake clock; Retry-After is whole seconds rounded up; a bucket that never refills sends none', () => {
+test('refill follows the fake clock; Retry-After is whole seconds rounded up; a bucket that never refills says a day', () => {
   const h = harness();
   const def = definition(
     { routeThrottles: { '/slow/GET': { rateLimit: 0.4, burstLimit: 1 }, '/never/GET': { rateLimit: 0, burstLimit: 1 } } },
@@ -187,7 +187,7 @@ test('refill follows the fake clock; Retry-After is whole seconds rounded up; a 
   assert.equal(passes(never, 1), 1);
   h.clock.advance(86_400_000);
   const n = denial(never(ctx));
-  assert.equal(n.headers, undefined);
+  assert.deepEqual(n.headers, { 'Retry-After': '86400' }, 'every 429 has Retry-After; never refilling says a day');
   assert.match(n.detail ?? '', /never refills$/);
 });
 
@@ -224,6 +224,10 @@ function scriptedStore(decision: BucketDecision): CounterStore & { calls: number
       return decision;
     },
     consumeQuota: async () => ({ allowed: true, used: 0, remaining: 0 }),
+    takeBucketsAndQuota: async () => {
+      store.calls++;
+      return { buckets: decision, quota: decision.allowed ? { allowed: true, used: 0, remaining: 0 } : undefined };
+    },
     getQuota: async () => 0,
     setQuota: async () => {},
     health: () => ({ ok: false, since: 0, lastError: 'down' }),

@@ -78,11 +78,14 @@ export function toDenial(d: BucketDecision, buckets: readonly LabelledBucket[]):
   const retry = d.retryAfterMs;
   const waitText = Number.isFinite(retry) ? `retry in ${retry} ms` : 'never refills';
   const detail = d.deniedBy >= 0 ? `${buckets[d.deniedBy].label} is empty; ${waitText}` : STORE_CLOSED_DETAIL;
-  // Retry-After is whole seconds (RFC 9110 10.2.3), rounded up; a bucket that never refills gets none.
-  return Number.isFinite(retry)
-    ? deny('THROTTLED', { detail, headers: { 'Retry-After': String(Math.max(1, Math.ceil(retry / 1000))) } })
-    : deny('THROTTLED', { detail });
+  // Retry-After on every 429: whole seconds (RFC 9110 10.2.3), rounded up; a bucket that never refills
+  // (rateLimit 0) says a day, the longest wait this gateway announces.
+  const seconds = Number.isFinite(retry) ? Math.min(MAX_RETRY_AFTER_S, Math.max(1, Math.ceil(retry / 1000))) : MAX_RETRY_AFTER_S;
+  return deny('THROTTLED', { detail, headers: { 'Retry-After': String(seconds) } });
 }
+
+/** The longest Retry-After a throttle refusal carries (a bucket that never refills). */
+export const MAX_RETRY_AFTER_S = 86_400;
 
 export const throttleStage: StageFactory<ThrottleDeps> = Object.freeze({
   name: 'throttle',

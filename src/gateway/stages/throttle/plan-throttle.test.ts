@@ -1,0 +1,123 @@
+// The usage-plan part of the throttle phase with a fake clock: report-only plans count and report without
+// refusing; enforcing plans refuse with Retry-After and the IETF RateLimit headers; a plan with a throttle and
+// a quota costs ONE counter call per request; a quota the store cannot answer fails by the store's mode.
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { createFakeClock } from '../../../core/clock.ts';
+import type { Denial } from '../../../core/denial.ts';
+import { DefinitionSchema } from '../../../config/schema.ts';
+import { createMemoryCounters } from '../../../store/counters/memory-counters.ts';
+import { failQuotaDecision, type CounterStore } from '../../../store/counters/ports.ts';
+import type { RequestContext } from '../../pipeline/context.ts';
+import { USAGE_EXTENSION, plansForRoute, type UsageIdentity } from '../api-key/schema.ts';
+import { throttleStage, type ThrottleDeps } from './stage.ts';
+
+const START = Date.UTC(2026, 10, 24, 12);
+const plan = (extra: Record<string, unknown>) =>
+  DefinitionSchema.parse({
+    apis: [{ name: 'pets', id: 'abcdef0123', stages: { prod: {} }, routes: [{ method: 'GET', path: '/pets', apiKeyRequired: true, integration: { type: 'mock' } }] }],
+    usagePlans: [{ name: 'p', apiStages: [{ api: 'pets', stage: 'prod' }], throttle: { rateLimit: 1, burstLimit: 1 }, quota: { limit: 2, period: 'DAY' }, ...extra }],
+  });
+
+function harness(extra: Record<string, unknown>, counters: CounterStore = createMemoryCounters()) {
+  const def = plan(extra);
+  const clock = createFakeClock(START);
+  const reports: string[] = [];
+  const counted: number[] = [];
+  const deps: ThrottleDeps = { counters, clock, onReportOnly: (m) => reports.push(m), usage: { count: (_u, now) => counted.push(now) } };
+  const api = def.apis[0];
+  const fn = throttleStage.create({ api, apiId: 'abcdef0123', stageName: 'prod', stage: api.stages.prod, route: api.routes[0], definition: def, deps })!;
+  const routePlan = plansForRoute(def, 'pets', 'abcdef0123', 'prod', 'GET', '/pets').get('p')!;
+  const usage: UsageIdentity = { plan: routePlan, keyId: 'key1', subscribedAtMs: START - 86_400_000, specs: new WeakMap() };
+  const call = async () => {
+    const headers: Record<string, string> = {};
+    const ctx = {
+      extensions: { [USAGE_EXTENSION]: usage },
+      identity: { apiKey: 'abc123def456' },
+      res: { headersSent: false, setHeader: (k: string, v: string) => (headers[k] = v) },
+    } as unknown as RequestContext;
+    const r = await fn(ctx);
+    return { denial: r as Denial | undefined, headers };
+  };
+  return { clock, reports, counted, call };
+}
+
+test('report-only: nothing refused; throttle and quota hits reported; every request counted', async () => {
+  const h = harness({ reportOnly: true });
+  for (let i = 0; i < 4; i++) assert.equal((await h.call()).denial, undefined);
+  assert.equal(h.counted.length, 4);
+  assert.equal(h.reports.filter((m) => m.startsWith('report-only: Key throttle limit exceeded for Usage Plan ID p')).length, 3);
+  assert.equal(h.reports.filter((m) => /^report-only: API Key abc123def456 exceeded quota limit .* Usage Plan ID p\. Limit: 2 Period: DAY$/.test(m)).length, 2);
+});
+
+test('enforcing: 429 THROTTLED then QUOTA_EXCEEDED, each with Retry-After and RateLimit headers', async () => {
+  const h = harness({});
+  const ok = await h.call();
+  assert.equal(ok.denial, undefined);
+  assert.equal(ok.headers['RateLimit-Policy'], '"burst";q=1;w=1, "quota";q=2;w=86400');
+  assert.equal(ok.headers.RateLimit, '"burst";r=0;t=1, "quota";r=1;t=43200');
+  const t = await h.call();
+  assert.equal(t.denial?.type, 'THROTTLED');
+  assert.equal(t.denial?.headers?.['Retry-After'], '1');
+  assert.match(String(t.denial?.headers?.RateLimit), /^"burst";r=0;t=1$/);
+  h.clock.advance(1_000);
+  assert.equal((await h.call()).denial, undefined);
+  h.clock.advance(1_000);
+  const q = await h.call();
+  assert.equal(q.denial?.type, 'QUOTA_EXCEEDED');
+  assert.equal(q.denial?.headers?.['Retry-After'], String(43_200 - 2));
+  assert.match(String(q.denial?.headers?.RateLimit), /"quota";r=0;t=43198/);
+  assert.equal(h.counted.length, 2, 'only accepted requests are counted');
+  assert.deepEqual(h.reports, []);
+});
+
+test('rateLimitHeaders false: no RateLimit fields, Retry-After still on the 429', async () => {
+  const h = harness({ rateLimitHeaders: false });
+  assert.deepEqual((await h.call()).headers, {});
+  const t = await h.call();
+  assert.deepEqual(t.denial?.headers, { 'Retry-After': '1' });
+});
+
+test('a plan with throttle and quota costs one counter call per request', async () => {
+  const memory = createMemoryCounters();
+  let calls = 0;
+  const counting: CounterStore = {
+    ...memory,
+    kind: 'memory',
+    takeBuckets: (s, n) => (calls++, memory.takeBuckets(s, n)),
+    consumeQuota: (k, l, e, n) => (calls++, memory.consumeQuota(k, l, e, n)),
+    takeBucketsAndQuota: (s, q, n) => (calls++, memory.takeBucketsAndQuota(s, q, n)),
+    getQuota: (k, n) => memory.getQuota(k, n),
+    setQuota: (k, u, e, n) => memory.setQuota(k, u, e, n),
+    health: () => memory.health(),
+    close: () => memory.close(),
+  };
+  const h = harness({}, counting);
+  await h.call();
+  assert.equal(calls, 1);
+});
+
+test('a quota the store cannot answer, failing closed: 429 Limit Exceeded with Retry-After 1 and a store detail', async () => {
+  const memory = createMemoryCounters();
+  const closed: CounterStore = {
+    kind: 'redis',
+    takeBuckets: (s, n) => memory.takeBuckets(s, n),
+    consumeQuota: (_k, l) => failQuotaDecision('closed', l),
+    takeBucketsAndQuota: (s, q, n) => {
+      const buckets = memory.takeBuckets(s, n);
+      return { buckets, quota: buckets.allowed ? failQuotaDecision('closed', q.limit) : undefined };
+    },
+    getQuota: async () => 0,
+    setQuota: async () => {},
+    health: () => ({ ok: false, since: 0, lastError: 'down' }),
+    close: async () => {},
+  };
+  const d = (await harness({}, closed).call()).denial;
+  assert.equal(d?.type, 'QUOTA_EXCEEDED');
+  assert.deepEqual(d?.headers, { 'Retry-After': '1' });
+  assert.equal(d?.detail, 'quota: counter store unavailable, failing closed');
+  // Open: the request passes.
+  const fresh = createMemoryCounters();
+  const open: CounterStore = { ...closed, takeBucketsAndQuota: (s, q, n) => ({ buckets: fresh.takeBuckets(s, n), quota: failQuotaDecision('open', q.limit) }) };
+  assert.equal((await harness({}, open).call()).denial, undefined);
+});

@@ -1,0 +1,105 @@
+// Prometheus metrics beyond AWS's five: throttles and quota refusals per usage plan, authentication failures by
+// reason, upstream errors by kind (recorded from the finished request), and store health (read at scrape time;
+// counter-store health is observe/counter-metrics.ts). Every label is bounded by the definition or a fixed list; docs/metrics.md lists them.
+import { Counter, Gauge, type Registry } from 'prom-client';
+import type { RequestContext } from '../gateway/pipeline/context.ts';
+
+/** Denials counted as authentication or authorization failures (the `reason` label). */
+export const AUTH_FAILURE_REASONS = [
+  'UNAUTHORIZED',
+  'INVALID_API_KEY',
+  'INVALID_SIGNATURE',
+  'EXPIRED_TOKEN',
+  'MISSING_AUTHENTICATION_TOKEN',
+  'ACCESS_DENIED',
+  'AUTHORIZER_FAILURE',
+  'AUTHORIZER_CONFIGURATION_ERROR',
+] as const;
+const AUTH_REASONS: ReadonlySet<string> = new Set(AUTH_FAILURE_REASONS);
+
+export interface SecurityMetricsOptions {
+  readonly registry: Registry;
+  /** Pings the store; read at scrape time with a 1 s limit. */
+  readonly storePing?: () => Promise<unknown>;
+}
+
+export interface SecurityMetrics {
+  record(ctx: RequestContext): void;
+  countTraceSpansDropped(n: number): void;
+  countAuditSinkDrop(n: number): void;
+}
+
+export function createSecurityMetrics({ registry, storePing }: SecurityMetricsOptions): SecurityMetrics {
+  const throttled = new Counter({
+    name: 'portcullis_throttled_requests_total',
+    help: 'Requests refused 429, by usage plan ("-" for stage, route and account throttles) and reason (THROTTLED or QUOTA_EXCEEDED).',
+    labelNames: ['plan', 'reason'],
+    registers: [registry],
+  });
+  const authFailures = new Counter({
+    name: 'portcullis_auth_failures_total',
+    help: 'Requests refused for their credentials or by an authorization decision, by gateway response type.',
+    labelNames: ['reason'],
+    registers: [registry],
+  });
+  for (const reason of AUTH_FAILURE_REASONS) authFailures.inc({ reason }, 0);
+  const upstreamErrors = new Counter({
+    name: 'portcullis_upstream_errors_total',
+    help: 'Integration failures by API and kind: timeout, connection (refused, reset, TLS), status_5xx (the upstream answered 5xx).',
+    labelNames: ['api', 'kind'],
+    registers: [registry],
+  });
+  const spansDropped = new Counter({
+    name: 'portcullis_trace_spans_dropped_total',
+    help: 'Trace spans dropped because the OTLP collector was slow, failing or the queue was full.',
+    registers: [registry],
+  });
+  const auditDropped = new Counter({
+    name: 'portcullis_audit_sink_dropped_total',
+    help: 'Audit events not copied to a live sink (file or webhook) because it could not keep up; the store keeps them all.',
+    registers: [registry],
+  });
+  if (storePing) {
+    new Gauge({
+      name: 'portcullis_store_up',
+      help: '1 when the store (SQLite or PostgreSQL) answered a ping at scrape time within 1 s, else 0.',
+      registers: [registry],
+      async collect() {
+        let timer: NodeJS.Timeout | undefined;
+        const ok = await Promise.race([
+          storePing().then(() => true, () => false),
+          new Promise<boolean>((resolve) => (timer = setTimeout(() => resolve(false), 1000))),
+        ]);
+        clearTimeout(timer);
+        this.set(ok ? 1 : 0);
+      },
+    });
+  }
+
+  return {
+    record(ctx) {
+      const type = ctx.error.responseType;
+      if (type === '') {
+        if (ctx.integration.status >= 500) upstreamErrors.inc({ api: ctx.apiName || '-', kind: 'status_5xx' });
+        return;
+      }
+      if (type === 'THROTTLED' || type === 'QUOTA_EXCEEDED') {
+        const usage = ctx.extensions.usagePlan as { plan?: { name?: string } } | undefined;
+        throttled.inc({ plan: usage?.plan?.name ?? '-', reason: type });
+      } else if (AUTH_REASONS.has(type)) {
+        // Without a route, MISSING_AUTHENTICATION_TOKEN means "no such resource" (reference section 13.1).
+        if (type !== 'MISSING_AUTHENTICATION_TOKEN' || ctx.route) authFailures.inc({ reason: type });
+      } else if (type === 'INTEGRATION_TIMEOUT') {
+        upstreamErrors.inc({ api: ctx.apiName || '-', kind: 'timeout' });
+      } else if (type === 'INTEGRATION_FAILURE') {
+        upstreamErrors.inc({ api: ctx.apiName || '-', kind: 'connection' });
+      }
+    },
+    countTraceSpansDropped(n) {
+      spansDropped.inc(n);
+    },
+    countAuditSinkDrop(n) {
+      auditDropped.inc(n);
+    },
+  };
+}
