@@ -93,6 +93,9 @@ export async function loadDomainMaterial(domain: DomainDefinition, alpn: readonl
     const store = splitPemCertificates(storePem, `truststore ${resolve(domain.mtls.truststore)}`);
     for (const c of store) {
       if (!c.ca) throw new Error(`truststore ${resolve(domain.mtls.truststore)}: ${c.subject.replaceAll('\n', ', ')} is not a CA certificate`);
+      const weak = weakness(c);
+      // AWS accepts such a truststore with a warning; OpenSSL's security level may then refuse its clients.
+      if (weak) warnings.push(`truststore ${resolve(domain.mtls.truststore)}: ${c.subject.replaceAll('\n', ', ')} ${weak} (AWS requires SHA-256 or stronger, RSA-2048 or stronger, ECDSA-256 or stronger)`);
     }
     truststoreNotAfter = Math.min(...store.map((c) => Date.parse(c.validTo)));
     options.ca = storePem;
@@ -119,4 +122,58 @@ export async function loadDomainMaterial(domain: DomainDefinition, alpn: readonl
     files: Object.freeze(files),
     warnings: Object.freeze(warnings),
   });
+}
+
+// Signature algorithms below AWS's truststore rule (SHA-256 or stronger): MD2, MD5 and SHA-1 based.
+const WEAK_SIGNATURES: Readonly<Record<string, string>> = {
+  '1.2.840.113549.1.1.2': 'md2WithRSAEncryption',
+  '1.2.840.113549.1.1.4': 'md5WithRSAEncryption',
+  '1.2.840.113549.1.1.5': 'sha1WithRSAEncryption',
+  '1.3.14.3.2.29': 'sha1WithRSASignature',
+  '1.2.840.10045.4.1': 'ecdsa-with-SHA1',
+  '1.2.840.10040.4.3': 'dsa-with-SHA1',
+};
+
+/** Why a truststore certificate falls below AWS's algorithm rules, or undefined. */
+export function weakness(cert: X509Certificate): string | undefined {
+  const oid = signatureAlgorithmOid(cert.raw);
+  if (oid !== undefined && WEAK_SIGNATURES[oid]) return `is signed with ${WEAK_SIGNATURES[oid]}`;
+  const key = cert.publicKey;
+  const details = key.asymmetricKeyDetails;
+  if (key.asymmetricKeyType === 'rsa' && (details?.modulusLength ?? 0) < 2048) return `has a ${details?.modulusLength}-bit RSA key`;
+  if (key.asymmetricKeyType === 'ec' && !['prime256v1', 'secp384r1', 'secp521r1'].includes(details?.namedCurve ?? '')) return `has an EC key on ${details?.namedCurve}`;
+  if (key.asymmetricKeyType === 'dsa') return 'has a DSA key';
+  return undefined;
+}
+
+/** RFC 5280 §4.1: Certificate ::= SEQUENCE { tbsCertificate, signatureAlgorithm SEQUENCE { OID, ... }, ... }. */
+function signatureAlgorithmOid(der: Buffer): string | undefined {
+  const header = (at: number): { start: number; end: number } | undefined => {
+    if (at + 2 > der.length) return undefined;
+    let len = der[at + 1];
+    let start = at + 2;
+    if (len & 0x80) {
+      const n = len & 0x7f;
+      if (n === 0 || n > 4 || start + n > der.length) return undefined;
+      len = 0;
+      for (let i = 0; i < n; i++) len = len * 256 + der[start + i];
+      start += n;
+    }
+    return start + len <= der.length ? { start, end: start + len } : undefined;
+  };
+  const cert = header(0);
+  const tbs = cert && header(cert.start);
+  const alg = tbs && header(tbs.end);
+  const oid = alg && der[alg.start] === 0x06 ? header(alg.start) : undefined;
+  if (!oid || oid.end === oid.start) return undefined;
+  const parts = [Math.floor(der[oid.start] / 40), der[oid.start] % 40];
+  let v = 0;
+  for (let i = oid.start + 1; i < oid.end; i++) {
+    v = v * 128 + (der[i] & 0x7f);
+    if (!(der[i] & 0x80)) {
+      parts.push(v);
+      v = 0;
+    }
+  }
+  return parts.join('.');
 }

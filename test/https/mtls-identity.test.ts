@@ -10,7 +10,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import https from 'node:https';
 import http2 from 'node:http2';
-import { eventually, startServer, startTestGateway, type TestGateway } from '../helpers/gateway.ts';
+import { ADMIN_TOKEN, eventually, request, startServer, startTestGateway, type TestGateway } from '../helpers/gateway.ts';
 import { createPki, type PkiFiles } from '../helpers/pki.ts';
 import { createCa, issueCertificate, type Pem } from '../../src/tls/dev-certs.ts';
 
@@ -137,18 +137,17 @@ describe('mutual TLS identity', () => {
     gw = await startTestGateway(definition, { httpsListen: { host: '127.0.0.1', port: 0 }, httpMode: 'refuse' });
     port = Number(new URL(gw.gateway.httpsUrl!).port);
 
-    // client-1 is an IAM user whose identity policy allows GET /me only.
-    const iam = gw.gateway.store.iam;
-    const now = new Date().toISOString();
-    await iam.putPolicy(
-      {
-        name: 'me-only',
-        description: 'test',
-        document: JSON.stringify({ Version: '2012-10-17', Statement: [{ Effect: 'Allow', Action: 'execute-api:Invoke', Resource: 'arn:aws:execute-api:*:*:*/prod/GET/me' }] }),
-      },
-      now,
-    );
-    await iam.createPrincipal({ id: 'AIDAMTLSTESTCLIENT01', type: 'user', accountId: ACCOUNT, name: 'client-1', path: '/', tags: {}, policies: ['me-only'], createdAt: now });
+    // client-1 is an IAM user (created through the admin API) whose identity policy allows GET /me only.
+    const admin = (path: string, body: unknown) =>
+      request(gw.adminUrl, path, { method: 'POST', headers: { authorization: `Bearer ${ADMIN_TOKEN}`, 'content-type': 'application/json' }, body: JSON.stringify(body) });
+    const policy = await admin('/v1/iam/policies', {
+      name: 'me-only',
+      document: { Version: '2012-10-17', Statement: [{ Effect: 'Allow', Action: 'execute-api:Invoke', Resource: 'arn:aws:execute-api:*:*:*/prod/GET/me' }] },
+    });
+    assert.equal(policy.status, 201, policy.body);
+    const principal = await admin('/v1/iam/principals', { type: 'user', name: 'client-1', accountId: ACCOUNT, policies: ['me-only'] });
+    assert.equal(principal.status, 201, principal.body);
+    assert.equal(JSON.parse(principal.body).principal.arn, USER_ARN);
   });
 
   after(async () => {
@@ -178,7 +177,7 @@ describe('mutual TLS identity', () => {
   }
 
   test('auth: mtls: the mapped IAM principal is allowed what its identity policy allows and no more', async () => {
-    // The IAM directory picks the new principal up by polling the store.
+    // Every node's IAM directory picks the new principal up within about a second.
     await eventually(async () => (await get('/me', pki.clients.valid)).status === 200, 10_000, 100);
     const h = seen.at(-1)!.headers;
     assert.equal(seen.at(-1)!.path, '/me');
