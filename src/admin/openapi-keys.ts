@@ -46,6 +46,18 @@ const Usage = json({
     values: { type: 'object', additionalProperties: { type: 'array', items: { type: 'array', items: { type: ['integer', 'null'] } } } },
   },
 });
+const ImportJob = {
+  type: 'object',
+  properties: {
+    id: { type: 'string' },
+    state: { type: 'string', enum: ['running', 'done', 'failed'] },
+    progress: { type: 'array', items: { type: 'object', properties: { phase: { type: 'string', enum: ['checking', 'writing'] }, done: { type: 'integer' }, total: { type: 'integer' } } } },
+    result: { type: 'object', properties: { created: { type: 'integer' }, updated: { type: 'integer' } } },
+    problems: { type: 'array', items: { type: 'object', properties: { row: { type: 'integer' }, message: { type: 'string' } } } },
+    error: { type: 'string' },
+  },
+};
+
 const op = (operationId: string, summary: string, role: string, extra: object, responses: object) => ({
   operationId, summary, ...secured, [ROLE]: role, ...extra, responses,
 });
@@ -63,12 +75,19 @@ export const KEY_OPENAPI_PATHS = {
     }, { 201: { description: 'Created.', content: KeyWithValue }, 400: e[400], 401: e[401], 403: e[403], 404: e[404], 409: e[409] }),
   },
   '/v1/api-keys/import': {
-    post: op('importApiKeys', "Imports keys in AWS's CSV format (Name, Key, Description, Enabled, UsagePlanIds); all or nothing, problems reported by row.", 'operator', {
+    post: op('importApiKeys', "Imports keys in AWS's CSV format (Name, Key, Description, Enabled, UsagePlanIds); all or nothing, problems reported by row. With async=true: 202 and a job to poll for progress.", 'operator', {
+      parameters: [{ name: 'async', in: 'query', required: false, schema: { type: 'string', enum: ['true', 'false'], default: 'false' } }],
       requestBody: { required: true, content: { 'text/csv': { schema: { type: 'string' } } } },
     }, {
       200: { description: 'Imported.', content: json({ type: 'object', properties: { created: { type: 'integer' }, updated: { type: 'integer' } } }) },
+      202: { description: 'Import started (async=true).', content: json({ type: 'object', properties: { job: ImportJob } }) },
       400: error('Problems by row; nothing imported.'), 401: e[401], 403: e[403], 413: error('Body too large.'), 415: error('Not text/csv.'),
     }),
+  },
+  '/v1/api-keys/import-jobs/{jobId}': {
+    get: op('getApiKeyImportJob', 'Progress and outcome of an asynchronous import (kept in the memory of the node that runs it).', 'operator', {
+      parameters: [{ name: 'jobId', in: 'path', required: true, schema: { type: 'string' } }],
+    }, { 200: { description: 'The job.', content: json({ type: 'object', properties: { job: ImportJob } }) }, 401: e[401], 403: e[403], 404: e[404] }),
   },
   '/v1/api-keys/export': {
     get: op('exportApiKeys', 'Exports key metadata as CSV (never values).', 'read-only', {}, {

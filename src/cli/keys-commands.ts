@@ -133,17 +133,36 @@ export function registerKeyCommands(program: Command, remote: Remote, io: Io): v
     const text = await readFile(file, 'utf8');
     const rows = Math.max(0, text.split('\n').filter((l) => l.trim() !== '').length - 1);
     if (!o.json) err(`read ${plural(rows, 'row')} from ${file}; importing…`);
-    const res = await client.request<{ created: number; updated: number } | { problems: { row: number; message: string }[] }>(
-      'POST', '/v1/api-keys/import', { body: text, contentType: 'text/csv', accept: [400] },
+    type Outcome = { created: number; updated: number } | { problems: { row: number; message: string }[] };
+    // Asynchronous on the server: the CLI polls the job and prints each progress step it reports.
+    const res = await client.request<Outcome | { job: ImportJobView }>(
+      'POST', '/v1/api-keys/import?async=true', { body: text, contentType: 'text/csv', accept: [400] },
     );
-    if (o.json) return printJson(res.body);
-    if ('problems' in res.body) {
-      err(`✗ ${file} was not imported (${plural(res.body.problems.length, 'problem')}; nothing was changed):`);
-      for (const p of res.body.problems.slice(0, 200)) err(`  ${file}:${p.row}: ${p.message}`);
-      if (res.body.problems.length > 200) err(`  … and ${res.body.problems.length - 200} more`);
+    let body: Outcome;
+    if ('job' in res.body) {
+      let job = res.body.job;
+      let shown = 0;
+      for (;;) {
+        if (!o.json) for (; shown < job.progress.length; shown++) err(`  ${describeProgress(job.progress[shown]!)}`);
+        if (job.state !== 'running') break;
+        await new Promise((r) => setTimeout(r, 250));
+        job = (await client.request<{ job: ImportJobView }>('GET', `/v1/api-keys/import-jobs/${path(job.id)}`)).body.job;
+      }
+      if (job.state === 'done' && job.result) body = job.result;
+      else if (job.problems) body = { problems: [...job.problems] };
+      else {
+        err(`✗ ${file} was not imported: ${job.error ?? 'the import failed'}`);
+        return 1;
+      }
+    } else body = res.body;
+    if (o.json) return printJson(body);
+    if ('problems' in body) {
+      err(`✗ ${file} was not imported (${plural(body.problems.length, 'problem')}; nothing was changed):`);
+      for (const p of body.problems.slice(0, 200)) err(`  ${file}:${p.row}: ${p.message}`);
+      if (body.problems.length > 200) err(`  … and ${body.problems.length - 200} more`);
       return 1;
     }
-    out(`✓ imported ${file}: ${plural(res.body.created, 'key')} created, ${res.body.updated} updated in ${((Date.now() - started) / 1000).toFixed(1)} s`);
+    out(`✓ imported ${file}: ${plural(body.created, 'key')} created, ${body.updated} updated in ${((Date.now() - started) / 1000).toFixed(1)} s`);
   });
   remote(keys.command('export').description('export key metadata as CSV (never values)').option('--output <file>', 'write to a file instead of stdout'), async (client, o) => {
     const lines = ['Id,Name,Description,Enabled,UsagePlanIds,CustomerId,Hint,CreatedAt,ExpiresAt'];
@@ -203,4 +222,20 @@ export function registerKeyCommands(program: Command, remote: Remote, io: Io): v
       out(formatTable(['KEY', 'DATE', 'USED', 'REMAINING'], rows.map((r) => [r[0]!, r[1]!, r[2]!, r[3] || '-'])));
     },
   );
+}
+
+interface ImportJobView {
+  id: string;
+  state: 'running' | 'done' | 'failed';
+  progress: Array<{ phase: 'checking' | 'writing'; done: number; total: number }>;
+  result?: { created: number; updated: number };
+  problems?: Array<{ row: number; message: string }>;
+  error?: string;
+}
+
+function describeProgress(p: ImportJobView['progress'][number]): string {
+  const n = (x: number) => x.toLocaleString('en-US');
+  return p.phase === 'checking'
+    ? `checked ${n(p.done)} of ${n(p.total)} rows (${Math.floor((p.done * 100) / Math.max(1, p.total))}%)`
+    : `writing ${n(p.total)} ${p.total === 1 ? 'key' : 'keys'} in one transaction…`;
 }

@@ -99,3 +99,24 @@ test('a rotated key answers to both values; the old one carries its grace end; d
     await dir.close();
   }
 });
+
+test('a large reload lets the event loop turn between pages (a synchronous store does not stall requests)', async () => {
+  const rows = Array.from({ length: 3_500 }, (_, i) => row(`k${String(i).padStart(5, '0')}`));
+  const f = fakeStore(rows);
+  const dir = await createKeyDirectory({ store: f.store, clock: systemClock });
+  try {
+    assert.equal(dir.size, 3_500);
+    let turned = false;
+    setImmediate(() => (turned = true));
+    let done = false;
+    const reloading = dir.reload().then(() => (done = true));
+    // The store's pages resolve at once; only a yield between pages lets the timer phase run first.
+    await new Promise((r) => setImmediate(r));
+    assert.equal(turned, true);
+    assert.equal(done, false, 'still loading after one turn of the event loop');
+    await reloading;
+    assert.equal(dir.size, 3_500);
+  } finally {
+    await dir.close();
+  }
+});

@@ -42,6 +42,16 @@ export interface CreateKeyInput {
   value?: string;
 }
 
+/** Rows checked (validated and hashed) so far, then the write of all keys in one transaction. */
+export interface ImportProgress {
+  readonly phase: 'checking' | 'writing';
+  readonly done: number;
+  readonly total: number;
+}
+
+/** How often (in rows) an import reports progress and lets the event loop turn. */
+export const IMPORT_PROGRESS_STEP = 5_000;
+
 export interface ImportReport {
   readonly created: number;
   readonly updated: number;
@@ -213,7 +223,7 @@ export function createKeyService({ store, hasher, clock, counters, definition }:
      * AWS CSV import, all or nothing: any problem (bad row, duplicate value, unknown plan, two plans for one
      * API stage) is reported by row and nothing is stored.
      */
-    async importCsv(text: string, onProgress?: (done: number, total: number) => void): Promise<ImportReport> {
+    async importCsv(text: string, onProgress?: (progress: ImportProgress) => void): Promise<ImportReport> {
       const { rows, problems } = parseKeyCsv(text);
       const out = [...problems];
       const seen = new Map<string, number>();
@@ -244,9 +254,14 @@ export function createKeyService({ store, hasher, clock, counters, definition }:
           key: { id: generateKeyId(), name: r.name, description: r.description, customerId: null, tags: {}, enabled: r.enabled, createdAt: now, expiresAt: null, hash, hint: keyHint(r.value) },
           plans: r.plans,
         });
-        if (batch.length % 10_000 === 0) onProgress?.(batch.length, rows.length);
+        if (batch.length % IMPORT_PROGRESS_STEP === 0) {
+          onProgress?.({ phase: 'checking', done: batch.length, total: rows.length });
+          // A turn of the event loop: the node keeps serving, and progress can be asked for, while it checks.
+          await new Promise<void>((resolve) => setImmediate(resolve));
+        }
       }
       if (out.length) return { created: 0, updated: 0, problems: out.sort((a, b) => a.row - b.row) };
+      onProgress?.({ phase: 'writing', done: 0, total: batch.length });
       const res = await storeErrors(keys.importMany(batch, now));
       await store.changes.publish('entities', JSON.stringify({ kind: 'api-keys' }));
       return { ...res, problems: [] };

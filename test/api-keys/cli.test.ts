@@ -80,6 +80,20 @@ describe('portcullis keys / plans / usage', () => {
     assert.equal(exported.stdout.includes('cccccccccccccccccccccccccccccc'), false);
   });
 
+  test('a large import shows its progress (rows checked, then the write) and every key works', async () => {
+    const big = join(gw.dir, 'big.csv');
+    const value = (i: number) => `bigkey${String(i).padStart(24, '0')}`;
+    await writeFile(big, 'Name,Key,UsagePlanIds\n' + Array.from({ length: 12_000 }, (_, i) => `b${i},${value(i)},silver`).join('\n') + '\n');
+    const r = await cli(['keys', 'import', big]);
+    assert.equal(r.code, 0, r.stderr);
+    assert.match(r.stderr, /read 12000 rows from .*big\.csv; importing/);
+    assert.match(r.stderr, /checked 5,000 of 12,000 rows \(41%\)\n.*checked 10,000 of 12,000 rows \(83%\)\n.*writing 12,000 keys in one transaction/s);
+    assert.match(r.stdout, /12000 keys created, 0 updated/);
+    await eventually(async () => (await call(value(11_999))).status === 200);
+    const job = await request(gw.adminUrl, '/v1/api-keys/import-jobs/imp_nope', { headers: { authorization: `Bearer ${ADMIN_TOKEN}` } });
+    assert.equal(job.status, 404);
+  });
+
   test('plans list, subscribe conflicts, usage in three formats', async () => {
     const plans = await cli(['plans', 'list']);
     assert.match(plans.stdout, /gold\s+pets\/prod\s+-\s+100\/MONTH/);

@@ -1,12 +1,15 @@
-// Single node, in-process counters: a gateway killed with SIGKILL (no drain, no final flush) loses at most
-// the usage of its last second. Requests whose usage was flushed (once a second) still count against the
-// quota after a restart on the same SQLite store; GetUsage shows them.
+// kill -9. In-process counters: a gateway killed with SIGKILL (no drain, no final flush) loses at most the
+// usage of its last second; requests whose usage was flushed (once a second) still count against the quota
+// after a restart on the same SQLite store, and GetUsage shows them. Redis counters: nothing is lost, the
+// node started after the kill continues the quota at once, without waiting for any flush.
 import { after, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { stringify } from 'yaml';
+import { randomBytes } from 'node:crypto';
+import { Redis } from 'ioredis';
 import { ADMIN_TOKEN, eventually, request } from '../helpers/gateway.ts';
 import { startGatewayProcess, type GatewayProcess } from '../helpers/gateway-process.ts';
 
@@ -55,4 +58,42 @@ test('kill -9 then restart: the flushed usage survives and the quota continues f
   const r = await call(second);
   assert.equal(r.status, 429, '7 before the kill + 3 after = the quota of 10');
   assert.deepEqual(JSON.parse(r.body), { message: 'Limit Exceeded' });
+});
+
+test('Redis counters: a gateway killed with -9 right after its requests loses no quota count', async () => {
+  const REDIS_URL = process.env.PORTCULLIS_TEST_REDIS_URL ?? 'redis://127.0.0.1:6379';
+  const prefix = `pc_kill9_${randomBytes(4).toString('hex')}:`;
+  const base = await mkdtemp(join(tmpdir(), 'portcullis-kill9-redis-'));
+  const config = join(base, 'definition.yaml');
+  await writeFile(config, stringify(definition));
+  const env = { PORTCULLIS_COUNTERS_PREFIX: prefix, PORTCULLIS_COUNTERS_TIMEOUT_MS: '5000' };
+  const start = async () => {
+    const n = await startGatewayProcess({ config, dataDir: join(base, 'node'), counters: REDIS_URL, logLevel: 'warn', env });
+    nodes.push(n);
+    return n;
+  };
+  try {
+    const first = await start();
+    const created = await request(first.adminUrl, '/v1/api-keys', {
+      method: 'POST',
+      headers: { authorization: `Bearer ${ADMIN_TOKEN}`, 'content-type': 'application/json' },
+      body: JSON.stringify({ name: 'k', plans: ['gold'] }),
+    });
+    const { value } = JSON.parse(created.body) as { value: string };
+    const call = (n: GatewayProcess) => request(n.url, '/prod/pets', { headers: { 'x-api-key': value } });
+    for (let i = 0; i < 7; i++) assert.equal((await call(first)).status, 200);
+    // No waiting for a flush: the counts are in Redis as soon as each request was decided.
+    await first.kill('SIGKILL');
+    const second = await start();
+    for (let i = 0; i < 3; i++) assert.equal((await call(second)).status, 200, `request ${8 + i} of 10`);
+    const r = await call(second);
+    assert.equal(r.status, 429, '7 before the kill + 3 after = the quota of 10');
+    assert.deepEqual(JSON.parse(r.body), { message: 'Limit Exceeded' });
+  } finally {
+    const redis = new Redis(REDIS_URL);
+    const keys = await redis.keys(`${prefix}*`);
+    if (keys.length) await redis.del(...keys);
+    redis.disconnect();
+    await rm(base, { recursive: true, force: true });
+  }
 });

@@ -2,7 +2,8 @@
 // admin-server.ts's route table; documented in openapi-keys.ts.
 import type { IncomingMessage } from 'node:http';
 import type { AdminRole } from '../../store/ports.ts';
-import type { KeyService } from '../../keys/key-service.ts';
+import { randomBytes } from 'node:crypto';
+import type { ImportProgress, KeyService } from '../../keys/key-service.ts';
 import { AdminHttpError } from '../admin-errors.ts';
 import { readBody } from '../request-body.ts';
 
@@ -22,6 +23,46 @@ interface KeyRoute {
   readonly role: AdminRole | null;
   readonly query?: readonly string[];
   readonly handle: (state: State, deps: Deps) => Promise<Reply>;
+}
+
+/**
+ * Asynchronous CSV imports (`?async=true`): the import runs in this node and reports its progress, which the
+ * CLI polls. Kept in memory, the last few per node; `progress` lists every step so a slow poller misses none.
+ */
+interface ImportJob {
+  readonly id: string;
+  state: 'running' | 'done' | 'failed';
+  readonly progress: ImportProgress[];
+  result?: { created: number; updated: number };
+  problems?: ReadonlyArray<{ row: number; message: string }>;
+  error?: string;
+}
+const importJobs = new WeakMap<KeyService, Map<string, ImportJob>>();
+const KEPT_JOBS = 20;
+
+function startImportJob(keys: KeyService, text: string): ImportJob {
+  let jobs = importJobs.get(keys);
+  if (!jobs) importJobs.set(keys, (jobs = new Map()));
+  const job: ImportJob = { id: `imp_${randomBytes(8).toString('hex')}`, state: 'running', progress: [] };
+  jobs.set(job.id, job);
+  for (const id of jobs.keys()) if (jobs.size > KEPT_JOBS && jobs.get(id)!.state !== 'running') jobs.delete(id);
+  keys.importCsv(text, (p) => job.progress.push(p)).then(
+    (report) => {
+      if (report.problems.length) {
+        job.problems = report.problems;
+        job.state = 'failed';
+        job.error = `the CSV has ${report.problems.length} problem(s); nothing was imported`;
+      } else {
+        job.result = { created: report.created, updated: report.updated };
+        job.state = 'done';
+      }
+    },
+    (err: unknown) => {
+      job.state = 'failed';
+      job.error = err instanceof Error ? err.message : String(err);
+    },
+  );
+  return job;
 }
 
 /** 100,000 keys in AWS's CSV format are about 8 MB. */
@@ -92,10 +133,14 @@ export const KEY_ROUTES: readonly KeyRoute[] = Object.freeze([
     method: 'POST',
     path: '/v1/api-keys/import',
     role: 'operator',
+    query: ['async'],
     handle: async (state, deps) => {
       const type = String(state.req.headers['content-type'] ?? '').split(';')[0]!.trim().toLowerCase();
       if (type !== 'text/csv' && type !== 'text/plain') throw new AdminHttpError('UNSUPPORTED_MEDIA_TYPE', 'send the keys as text/csv (AWS format: Name, Key, Description, Enabled, UsagePlanIds)');
       const text = (await readBody(state.req, MAX_CSV_BYTES)).toString('utf8');
+      const mode = state.query.get('async');
+      if (mode !== null && mode !== 'true' && mode !== 'false') throw new AdminHttpError('BAD_REQUEST', 'async must be true or false');
+      if (mode === 'true') return { status: 202, json: { job: startImportJob(service(deps), text) } };
       const report = await service(deps).importCsv(text);
       if (report.problems.length) {
         return {
@@ -104,6 +149,16 @@ export const KEY_ROUTES: readonly KeyRoute[] = Object.freeze([
         };
       }
       return { status: 200, json: { created: report.created, updated: report.updated } };
+    },
+  },
+  {
+    method: 'GET',
+    path: '/v1/api-keys/import-jobs/{jobId}',
+    role: 'operator',
+    handle: async ({ params }, deps) => {
+      const job = importJobs.get(service(deps))?.get(params.jobId ?? '');
+      if (!job) throw new AdminHttpError('NOT_FOUND', `import job ${JSON.stringify(params.jobId ?? '')} does not exist (jobs are kept in the memory of the node that runs them)`);
+      return { status: 200, json: { job } };
     },
   },
   {
