@@ -163,6 +163,10 @@ export function createIamService({ store, clock, box, defaultAccountId = () => '
         throw new ControlError('INVALID_INPUT', `durationSeconds must be an integer from ${SESSION_DURATION.min} to ${SESSION_DURATION.max} (as AWS STS allows)`);
       }
       const p = await resolve(principal);
+      // Expired session credentials of this principal are removed here, so they do not pile up in the store.
+      for (const k of await store.iam.listAccessKeys(p.id)) {
+        if (k.expiresAt !== null && Date.parse(k.expiresAt) <= clock.now()) await store.iam.deleteAccessKey(k.id);
+      }
       const id = randomId('ASIA');
       const secret = newSecret();
       // Only a hash of the session token is stored: like the secret of an API key, it is shown once.

@@ -149,6 +149,8 @@ describe('simulate', () => {
     assert.match(inside.json.statements[1].reasons[0], /NotIpAddress "aws:SourceIp" "10.0.0.0\/8" is false: the request has aws:SourceIp = "10.1.2.3"/);
     const outside = await call('POST', '/v1/iam/simulate', { ...base, context: { 'aws:SourceIp': '192.0.2.1' } }, readOnly);
     assert.equal(outside.json.decision, 'ExplicitDeny');
+    // The identity Allow matched but did not decide: the resource policy's Deny did.
+    assert.deepEqual(outside.json.statements.map((s: { policy: string; matched: boolean; deciding: boolean }) => [s.policy, s.matched, s.deciding]), [['sim', true, false], ['resource policy', true, true]]);
     assert.equal(outside.json.denial.message, 'User: arn:aws:iam::123456789012:user/simuser is not authorized to perform: execute-api:Invoke on resource: arn:aws:execute-api:us-east-1:123456789012:petsapi001/prod/GET/pets with an explicit deny');
     const unknownApi = await call('POST', '/v1/iam/simulate', { ...base, api: 'nope' }, readOnly);
     assert.equal(unknownApi.status, 404);

@@ -10,6 +10,7 @@ import http from 'node:http';
 import { SignatureV4 } from '@smithy/signature-v4';
 import { HttpRequest } from '@smithy/protocol-http';
 import { Sha256 } from '@aws-crypto/sha256-js';
+import aws4 from 'aws4';
 import { createFakeClock } from '../../src/core/clock.ts';
 import { ADMIN_TOKEN, eventually, request, startServer, startTestGateway, type SimpleResponse, type TestGateway } from '../helpers/gateway.ts';
 
@@ -41,7 +42,7 @@ async function admin(method: string, path: string, body?: unknown): Promise<{ st
   return { status: r.status, json: r.body ? JSON.parse(r.body) : undefined };
 }
 
-async function newPrincipal(label: string, spec: { name: string; accountId?: string; tags?: Record<string, string>; policies?: string[] }) {
+async function newPrincipal(label: string, spec: { name: string; type?: 'user' | 'role'; accountId?: string; tags?: Record<string, string>; policies?: string[] }) {
   const p = await admin('POST', '/v1/iam/principals', { type: 'user', ...spec });
   assert.equal(p.status, 201, JSON.stringify(p.json));
   const k = await admin('POST', `/v1/iam/principals/${encodeURIComponent(p.json.principal.arn)}/access-keys`, undefined);
@@ -95,13 +96,15 @@ before(async () => {
       },
       {
         name: 'shared', id: 'rpapi00001', basePath: '/rp', stages: { prod: { variables: { up: upstream.url } } },
-        routes: [iamRoute('GET', '/shared'), iamRoute('GET', '/secret'), iamRoute('GET', '/granted'), iamRoute('GET', '/plain')],
+        routes: [iamRoute('GET', '/shared'), iamRoute('GET', '/secret'), iamRoute('GET', '/granted'), iamRoute('GET', '/plain'), iamRoute('GET', '/deploy')],
         resourcePolicy: {
           Version: '2012-10-17',
           Statement: [
             { Sid: 'PartnerAccount', Effect: 'Allow', Principal: { AWS: OTHER }, Action: 'execute-api:Invoke', Resource: 'execute-api:/prod/GET/shared' },
             { Sid: 'NoSecrets', Effect: 'Deny', Principal: '*', Action: 'execute-api:Invoke', Resource: 'execute-api:/*/GET/secret' },
             { Sid: 'GrantNobody', Effect: 'Allow', Principal: { AWS: `arn:aws:iam::${ACCOUNT}:user/nobody` }, Action: 'execute-api:Invoke', Resource: 'execute-api:/prod/GET/granted' },
+            // A role ARN names every session of the role: a role's access key signs as an assumed-role session.
+            { Sid: 'GrantDeployer', Effect: 'Allow', Principal: { AWS: `arn:aws:iam::${ACCOUNT}:role/deployer` }, Action: 'execute-api:Invoke', Resource: 'execute-api:/prod/GET/deploy' },
           ],
         },
       },
@@ -129,6 +132,7 @@ before(async () => {
   await newPrincipal('nobody', { name: 'nobody' });
   await newPrincipal('partner', { name: 'partner', accountId: OTHER, policies: ['everything'] });
   await newPrincipal('partnerNoPolicy', { name: 'lonely', accountId: OTHER });
+  await newPrincipal('deployer', { type: 'role', name: 'deployer' });
   // The data plane learns of new keys asynchronously (the directory reloads on the change event).
   await eventually(async () => (await get('alice', '/iam/prod/pets')).status === 200);
   await eventually(async () => (await get('partnerNoPolicy', '/rp/prod/plain')).status === 403);
@@ -166,6 +170,31 @@ describe('valid signatures', () => {
     assert.equal(seen.length, 1);
     assert.equal(seen[0]!.method, 'PUT');
     assert.ok(seen[0]!.body.equals(body), 'the upstream received the signed body intact');
+  });
+
+  test('paths with spaces, unicode, "+", "%2F" and reserved characters, repeated and empty query parameters: signed by smithy and by aws4', async () => {
+    const paths = ['/iam/prod/pets/a%20b', '/iam/prod/pets/caf%C3%A9', '/iam/prod/pets/a+b', '/iam/prod/pets/x%2Fy', "/iam/prod/pets/r!'()*~-._", '/iam/prod/pets/s%3Ba%3Db%40c%24'];
+    for (const path of paths) {
+      const viaSmithy = await get('alice', path, { query: { b: ['2', '1'], a: '', q: 'x y' } });
+      assert.equal(viaSmithy.status, 200, `smithy ${path}: ${viaSmithy.body}`);
+      const amzDate = new Date(clock.now()).toISOString().replace(/[-:]/g, '').replace(/\.\d{3}/, '');
+      const o = aws4.sign(
+        { host: `127.0.0.1:${gw.port}`, path: `${path}?b=2&b=1&a=&q=x%20y`, service: 'execute-api', region: REGION, headers: { 'X-Amz-Date': amzDate } },
+        { accessKeyId: keys.alice!.accessKeyId, secretAccessKey: keys.alice!.secretAccessKey },
+      ) as { path: string; headers: Record<string, string> };
+      const viaAws4 = await request(gw.url, o.path, { headers: o.headers });
+      assert.equal(viaAws4.status, 200, `aws4 ${path}: ${viaAws4.body}`);
+    }
+    const json = JSON.stringify({ name: 'rex', tags: ['a', 'b'] });
+    const o = aws4.sign(
+      { host: `127.0.0.1:${gw.port}`, method: 'PUT', path: '/iam/prod/pets/9', body: json, service: 'execute-api', region: REGION,
+        headers: { 'Content-Type': 'application/json', 'X-Amz-Date': new Date(clock.now()).toISOString().replace(/[-:]/g, '').replace(/\.\d{3}/, '') } },
+      { accessKeyId: keys.alice!.accessKeyId, secretAccessKey: keys.alice!.secretAccessKey },
+    ) as { path: string; headers: Record<string, string> };
+    seen.length = 0;
+    const put = await request(gw.url, o.path, { method: 'PUT', headers: o.headers, body: json });
+    assert.equal(put.status, 200, put.body);
+    assert.equal(seen[0]?.body.toString('utf8'), json);
   });
 
   test('a tampered body is refused: the signature covers the actual body', async () => {
@@ -216,6 +245,12 @@ describe('valid signatures', () => {
       assert.equal(expired.status, 403);
       assert.equal(expired.headers['x-amzn-errortype'], 'ExpiredTokenException');
       assert.deepEqual(json(expired), { message: 'The security token included in the request is expired' });
+      // Issuing new session credentials removes the principal's expired ones from the store.
+      const again = await admin('POST', `/v1/iam/principals/${encodeURIComponent(keys.alice!.principalArn)}/session-credentials`, { durationSeconds: 900 });
+      assert.equal(again.status, 201);
+      const listed = (await admin('GET', '/v1/iam/access-keys')).json.accessKeys.map((k: { accessKeyId: string }) => k.accessKeyId);
+      assert.equal(listed.includes(c.accessKeyId), false);
+      assert.equal(listed.includes(again.json.credentials.accessKeyId), true);
     } finally {
       clock.set(start);
     }
@@ -242,7 +277,8 @@ describe('signature failures with AWS\'s messages', () => {
     const r = await signedRequest({ accessKeyId: 'AKIAUNKNOWNKEY000000', secretAccessKey: keys.alice!.secretAccessKey }, { path: '/iam/prod/pets' });
     assert.equal(r.status, 403);
     assert.deepEqual(json(r), { message: 'The security token included in the request is invalid.' });
-    assert.equal(r.headers['x-amzn-errortype'], 'UnrecognizedClientException');
+    // AWS's 403 troubleshooting table (knowledge center): AccessDeniedException with this lower-case "message".
+    assert.equal(r.headers['x-amzn-errortype'], 'AccessDeniedException');
   });
 
   test('an inactive key is refused like an unknown one; reactivated, it works again', async () => {
@@ -297,6 +333,14 @@ describe('authorization: identity policies and the resource policy (AWS tables A
       `User: arn:aws:iam::${ACCOUNT}:user/alice is not authorized to perform: execute-api:Invoke on resource: ${arn('rpapi00001', 'prod/GET/secret')} with an explicit deny`);
     assertDenied(await get('nobody', '/rp/prod/plain'),
       `User: arn:aws:iam::${ACCOUNT}:user/nobody is not authorized to perform: execute-api:Invoke on resource: ${arn('rpapi00001', 'prod/GET/plain')}`);
+  });
+
+  test('a role: its key signs as an assumed-role session, which a resource policy naming the role ARN allows', async () => {
+    const session = `arn:aws:sts::${ACCOUNT}:assumed-role/deployer/${keys.deployer!.accessKeyId}`;
+    await eventually(async () => (await get('deployer', '/rp/prod/deploy')).status === 200);
+    const line = await eventually(() => gw.logLines.find((l) => l.includes(`key=${keys.deployer!.accessKeyId}`) && l.endsWith('status=200')));
+    assert.match(String(line), new RegExp(`caller=AROA\\w+:${keys.deployer!.accessKeyId} user=AROA\\w+:${keys.deployer!.accessKeyId} userArn=${session.replace(/[/]/g, '\\/')} account=${ACCOUNT} `));
+    assertDenied(await get('deployer', '/rp/prod/plain'), `User: ${session} is not authorized to perform: execute-api:Invoke on resource: ${arn('rpapi00001', 'prod/GET/plain')}`);
   });
 
   test('another account (Table B): both sides must allow', async () => {

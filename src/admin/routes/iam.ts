@@ -1,6 +1,7 @@
 // Admin API routes for IAM: identity policies (validated by the policy engine before they are stored), users
 // and roles, access keys (the secret is answered once), STS-like session credentials, master-key re-sealing,
 // and the policy validator and simulator. Wired into admin-server.ts's route table; documented in openapi-iam.ts.
+import type { IncomingMessage } from 'node:http';
 import type { Clock } from '../../core/clock.ts';
 import type { ControlPlane } from '../../control/control-plane.ts';
 import { deriveApiId } from '../../config/api-id.ts';
@@ -9,8 +10,10 @@ import { parsePolicy, simulatePolicies, type ContextValue, type Decision, type P
 import type { AdminRole } from '../../store/ports.ts';
 import type { PrincipalType } from '../../store/iam-port.ts';
 import { AdminHttpError } from '../admin-errors.ts';
+import { hasBody } from '../request-body.ts';
 
 interface State {
+  readonly req: IncomingMessage;
   readonly params: Readonly<Record<string, string>>;
   readonly query: URLSearchParams;
 }
@@ -243,11 +246,8 @@ export const IAM_ROUTES: readonly IamRoute[] = Object.freeze([
   {
     method: 'POST', path: '/v1/iam/principals/{principal}/session-credentials', role: 'operator', eventName: 'GetSessionToken',
     handle: async (state, deps) => {
-      const b = await json(deps, state, ['durationSeconds']).catch((err: unknown) => {
-        // An empty body means the default duration.
-        if (err instanceof AdminHttpError && err.message.includes('empty')) return {} as Record<string, unknown>;
-        throw err;
-      });
+      // No body: the default duration.
+      const b = hasBody(state.req) ? await json(deps, state, ['durationSeconds']) : {};
       if (b.durationSeconds !== undefined && typeof b.durationSeconds !== 'number') throw new AdminHttpError('BAD_REQUEST', 'durationSeconds must be a number');
       const credentials = await service(deps).createSessionCredentials(state.params.principal ?? '', b.durationSeconds as number | undefined);
       return { status: 201, json: { credentials } };

@@ -46,7 +46,7 @@ export interface StatementReport {
   readonly sid?: string;
   readonly effect: 'Allow' | 'Deny';
   readonly matched: boolean;
-  /** This statement decided its side (the first matching Deny, else the first matching Allow). */
+  /** This statement decided the outcome: the Deny that refused, or the Allow(s) that granted it. */
   readonly deciding: boolean;
   /** Why it did not match (or, for an account-level principal, what that means); empty when it matched. */
   readonly reasons: readonly string[];
@@ -172,8 +172,15 @@ export function simulatePolicies(input: SimulateInput): SimulateResult {
     principalArn: input.principal?.arn,
   });
 
+  // The statements behind the final outcome: the side that denied, or the side(s) that granted.
+  const deciders: (EvaluationResult | undefined)[] = combined.allowed
+    ? [combined.grantedBy === 'identity' || combined.grantedBy === 'both' ? idResult : undefined, combined.grantedBy === 'resource' || combined.grantedBy === 'both' ? resResult : undefined]
+    : [combined.deniedBy === 'identity' ? idResult : resResult];
+  const decidingRef = (kind: PolicyKind, name: string, index: number) => deciders.some((d) =>
+    d?.statement !== undefined && d.statement.index === index && d.statement.policyId === name && (d === idResult) === (kind === 'identity'));
+
   const statements: StatementReport[] = [];
-  const report = (kind: PolicyKind, name: string, raw: unknown, decided: EvaluationResult | undefined) => {
+  const report = (kind: PolicyKind, name: string, raw: unknown) => {
     const doc = raw as { Version?: unknown; Statement?: unknown };
     const list = Array.isArray(doc.Statement) ? doc.Statement : [doc.Statement];
     list.forEach((s, index) => {
@@ -185,13 +192,13 @@ export function simulatePolicies(input: SimulateInput): SimulateResult {
         : e.reasons;
       statements.push({
         policy: name, kind, index, ...(sid !== undefined ? { sid } : {}), effect: st.Effect as 'Allow' | 'Deny', matched: e.matched,
-        deciding: decided?.statement !== undefined && decided.statement.index === index && decided.statement.policyId === name,
+        deciding: decidingRef(kind, name, index),
         reasons,
       });
     });
   };
-  for (const p of identity) report('identity', p.name, p.raw, idResult);
-  if (resource) report('resource', 'resource policy', resource.raw, resResult);
+  for (const p of identity) report('identity', p.name, p.raw);
+  if (resource) report('resource', 'resource policy', resource.raw);
 
   return {
     ok: true, methodArn, action: ACTION, authType, sameAccount,

@@ -187,3 +187,14 @@ test('the signing key is derived once per key, date, region and service', () => 
   assert.notEqual(cache.get(KEY, SECRET, '20260602', 'us-east-1', 'execute-api'), a);
   assert.notEqual(cache.get(KEY, 'other', '20260601', 'us-east-1', 'execute-api'), a);
 });
+
+test('the Date header stands in for X-Amz-Date: aws4 signing with Date only (doNotModifyHeaders) verifies; a changed Date does not', () => {
+  const o = aws4.sign(
+    { host: HOST, path: '/prod/pets?x=1', service: 'execute-api', region: 'us-east-1', doNotModifyHeaders: true, headers: { Date: 'Mon, 01 Jun 2026 12:00:00 GMT', Host: HOST } } as never,
+    { accessKeyId: KEY, secretAccessKey: SECRET },
+  ) as { path: string; headers: Record<string, string> };
+  assert.match(o.headers.Authorization!, /SignedHeaders=date;host,/);
+  assert.equal(check(fromAws4(o)), undefined);
+  const moved = { ...o, headers: { ...o.headers, Date: 'Mon, 01 Jun 2026 12:00:01 GMT' } };
+  assert.equal(check(fromAws4(moved))?.kind, 'INVALID_SIGNATURE');
+});
