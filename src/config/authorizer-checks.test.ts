@@ -66,3 +66,11 @@ test('custom authorizers give exactly one of url or module; a module is a bare .
 test('cognito validationRegex must compile', () => {
   assert.match(problems({ p: { type: 'cognito', userPools: [{ poolId: 'us-east-1_Ab1' }], validationRegex: '[' } }).join(), /^authorizers\.p\.validationRegex: not a valid regular expression/);
 });
+
+test('custom authorizer result TTL: default 300 s, at most 3600 s (AWS), 0 allowed (cache off)', () => {
+  const parse = (extra: object) => DefinitionSchema.parse({ authorizers: { t: { type: 'token', url: 'https://a.example.com', ...extra } }, apis: [] }).authorizers.t;
+  assert.equal((parse({}) as { resultTtlSeconds: number }).resultTtlSeconds, 300);
+  assert.equal((parse({ resultTtlSeconds: 0 }) as { resultTtlSeconds: number }).resultTtlSeconds, 0);
+  assert.equal((parse({ resultTtlSeconds: 3600 }) as { resultTtlSeconds: number }).resultTtlSeconds, 3600);
+  assert.throws(() => parse({ resultTtlSeconds: 3601 }));
+});

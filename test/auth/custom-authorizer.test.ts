@@ -18,6 +18,8 @@ interface AuthEvent {
   methodArn: string;
   headers?: Record<string, string>;
   queryStringParameters?: Record<string, string> | null;
+  multiValueQueryStringParameters?: Record<string, string[]> | null;
+  multiValueHeaders?: Record<string, string[]>;
   stageVariables?: Record<string, string>;
   requestContext?: { identity: { sourceIp: string }; stage: string };
 }
@@ -235,6 +237,8 @@ describe('REQUEST authorizer with simple responses', () => {
     assert.equal(ev.methodArn, `${ARN}/prod/GET/simple`);
     assert.equal(ev.headers?.['x-tenant'], 'good');
     assert.deepEqual(ev.queryStringParameters, { key: 'k1' });
+    assert.deepEqual(ev.multiValueQueryStringParameters, { key: ['k1'] });
+    assert.deepEqual(ev.multiValueHeaders?.['x-tenant'], ['good']);
     assert.equal(ev.requestContext?.stage, 'prod');
     assert.equal(ev.requestContext?.identity.sourceIp, '127.0.0.1');
     const bad = await get('/simple?key=k1', { 'x-tenant': 'bad' });

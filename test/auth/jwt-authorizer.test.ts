@@ -15,13 +15,14 @@ const LOCAL_ISS = 'https://issuer.test';
 
 interface Signer {
   kid: string;
+  alg: string;
   privateKey: CryptoKey;
   jwk: JWK;
 }
 
 async function signer(kid: string, alg = 'RS256'): Promise<Signer> {
   const { publicKey, privateKey } = await generateKeyPair(alg, { extractable: true });
-  return { kid, privateKey, jwk: { ...(await exportJWK(publicKey)), kid, alg, use: 'sig' } };
+  return { kid, alg, privateKey, jwk: { ...(await exportJWK(publicKey)), kid, alg, use: 'sig' } };
 }
 
 /** A provider that can be swapped under a fixed issuer URL (the rotation test restarts it with new keys). */
@@ -83,12 +84,13 @@ let echo: Awaited<ReturnType<typeof startServer>>;
 let gw: TestGateway;
 let local: Signer;
 let evil: Signer;
+let others: Signer[];
 let oidcKey1: JWK;
 let deadUrl: string;
 
 function sign(claims: Record<string, unknown>, opts: { key?: Signer; header?: Record<string, unknown>; crit?: Record<string, boolean> } = {}) {
   const key = opts.key ?? local;
-  return new SignJWT(claims).setProtectedHeader({ alg: 'RS256', kid: key.kid, ...opts.header }).sign(key.privateKey, opts.crit ? { crit: opts.crit } : undefined);
+  return new SignJWT(claims).setProtectedHeader({ alg: key.alg, kid: key.kid, ...opts.header }).sign(key.privateKey, opts.crit ? { crit: opts.crit } : undefined);
 }
 const good = (extra: Record<string, unknown> = {}) => ({ iss: LOCAL_ISS, aud: 'aud-1', sub: 'user-1', iat: now() - 10, exp: now() + 300, ...extra });
 
@@ -99,7 +101,9 @@ function get(path: string, token?: string, headers: Record<string, string> = {})
 before(async () => {
   local = await signer('L1');
   evil = await signer('L1');
-  jwks = await startJwks([local.jwk]);
+  // One key per algorithm: RS256 (local), and ES256, PS256, EdDSA (accepted by default) and RS384 (not).
+  others = await Promise.all([signer('E1', 'ES256'), signer('P1', 'PS256'), signer('D1', 'EdDSA'), signer('R3', 'RS384')]);
+  jwks = await startJwks([local.jwk, ...others.map((o) => o.jwk)]);
   attacker = await startJwks([evil.jwk]);
   const { privateKey } = await generateKeyPair('RS256', { extractable: true });
   oidcKey1 = { ...(await exportJWK(privateKey)), kid: 'oidc-1', alg: 'RS256', use: 'sig' };
@@ -131,6 +135,7 @@ before(async () => {
         route('/oidc', { authorizer: 'oidc' }),
         route('/oidc-write', { authorizer: 'oidc', scopes: ['pets:write', 'admin'] }),
         route('/local', { authorizer: 'local' }),
+        route('/local-scoped', { authorizer: 'local', scopes: ['pets:write', 'admin'] }),
         route('/bare', { authorizer: 'bare' }),
         route('/dead', { authorizer: 'dead' }),
         route('/broken', { authorizer: 'broken' }),
@@ -217,6 +222,13 @@ describe('negative cases signed with jose', () => {
     assert.equal(res.headers['x-amzn-errortype'], 'UnauthorizedException');
   });
 
+  test('the default algorithms are RS256, ES256, PS256 and EdDSA; others (RS384) must be configured', async () => {
+    for (const key of others.slice(0, 3)) assert.equal((await get('/local', await sign(good(), { key }))).status, 200, key.alg);
+    const res = await get('/local', await sign(good(), { key: others[3] }));
+    assert.equal(res.status, 401);
+    assert.match(String(res.headers['www-authenticate']), /algorithm that is not allowed/);
+  });
+
   const cases: Array<[string, () => Promise<string>, RegExp]> = [
     ['alg none', async () => {
       const enc = (o: unknown) => Buffer.from(JSON.stringify(o)).toString('base64url');
@@ -253,6 +265,17 @@ describe('negative cases signed with jose', () => {
       assert.match(challenge, why);
     });
   }
+
+  test('route scopes come from scope (space-separated) or scp (string or list); any one route scope suffices', async () => {
+    const statuses = await Promise.all([
+      get('/local-scoped', await sign(good({ scope: 'pets:read admin' }))),
+      get('/local-scoped', await sign(good({ scp: ['openid', 'pets:write'] }))),
+      get('/local-scoped', await sign(good({ scp: 'admin' }))),
+      get('/local-scoped', await sign(good({ scope: 'pets:read', scp: ['nothing'] }))),
+      get('/local-scoped', await sign(good())),
+    ]);
+    assert.deepEqual(statuses.map((r) => r.status), [200, 200, 200, 403, 403]);
+  });
 
   test('jku/x5u are never fetched; client_id stands in for a missing aud', async () => {
     assert.equal(attacker.hits, 0);

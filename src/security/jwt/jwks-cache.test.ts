@@ -119,6 +119,27 @@ test('the last good key set keeps serving while the provider is down', async () 
   }
 });
 
+test('a kid the cached set lacks while the provider is down is "unavailable" (a 5xx), not an invalid token', async () => {
+  const server = await keyServer([await keyJwk('k1')]);
+  try {
+    const { cache, clock } = cacheFor(server);
+    await cache.getKey('k1', 'RS256');
+    server.mode = 'down';
+    // The provider rotated to k2 and then went down: tokens signed with k2 cannot be judged.
+    const r = await cache.getKey('k2', 'RS256');
+    assert.ok(!r.ok && r.reason === 'unavailable' && r.transient, JSON.stringify(r));
+    assert.equal((await cache.getKey('k1', 'RS256')).ok, true, 'the known key keeps serving');
+    const again = await cache.getKey('k3', 'RS256');
+    assert.ok(!again.ok && again.reason === 'unavailable', 'inside the cooldown too, while the last fetch failed');
+    clock.advance(30_000);
+    server.mode = 'ok';
+    const healed = await cache.getKey('k3', 'RS256');
+    assert.ok(!healed.ok && healed.reason === 'no-key', 'once the provider answers, an unknown kid is the token\'s fault');
+  } finally {
+    await server.close();
+  }
+});
+
 test('with no key set, an unreachable provider is "unavailable" (transient) and retried once per cooldown', async () => {
   const server = await keyServer([]);
   server.mode = 'down';

@@ -133,6 +133,15 @@ export function createJwksCache(options: JwksCacheOptions): JwksCache {
     return p;
   }
 
+  /**
+   * A kid the current set lacks. While the provider is failing (the latest fetch failed) the key may well be
+   * one it rotated to: that is the provider's outage, a 5xx, not the client's fault (peer-gateways 4.4).
+   */
+  function unknownKid(): KeyLookup {
+    if (lastError !== undefined) return { ok: false, reason: 'unavailable', transient: lastError.transient, detail: `unknown kid while the key source fails: ${lastError.message}` };
+    return { ok: false, reason: 'no-key' };
+  }
+
   return {
     stats,
     whenIdle: () => inflight ?? Promise.resolve(),
@@ -158,9 +167,9 @@ export function createJwksCache(options: JwksCacheOptions): JwksCache {
       else if (clock.now() - lastKidRefetchAt >= cooldownMs) {
         lastKidRefetchAt = clock.now();
         await refresh();
-      } else return { ok: false, reason: 'no-key' };
+      } else return unknownKid();
       key = await find(current!, kid, alg);
-      return key !== undefined ? { ok: true, key } : { ok: false, reason: 'no-key' };
+      return key !== undefined ? { ok: true, key } : unknownKid();
     },
   };
 }

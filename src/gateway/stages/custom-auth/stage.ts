@@ -6,12 +6,14 @@ import type { Clock } from '../../../core/clock.ts';
 import { deny, type Denial } from '../../../core/denial.ts';
 import type { CustomAuthorizer } from '../../../config/authorizer-schema.ts';
 import {
-  evaluate, LAMBDA_EXPLICIT_DENY_MESSAGE, LAMBDA_IMPLICIT_DENY_MESSAGE, type ContextValue as PolicyValue, type Decision,
+  evaluate, LAMBDA_EXPLICIT_DENY_MESSAGE, LAMBDA_IMPLICIT_DENY_MESSAGE, type Decision,
 } from '../../../security/iam/index.ts';
 import { createMethodArnBuilder } from '../authorize/method-arn.ts';
+import { createConditionContextBuilder } from '../authorize/condition-context.ts';
+import { createTrustedProxies } from '../../trusted-proxies.ts';
 import type { RequestContext } from '../../pipeline/context.ts';
 import type { RouteBuild, StageFactory, StageFn, StageResult } from '../../pipeline/stage.ts';
-import { claimHeaderSetter, type ConditionKeys } from '../auth-common.ts';
+import { claimHeaderSetter } from '../auth-common.ts';
 import { awsClientCert } from '../../../tls/client-cert.ts';
 import { invokeAuthorizer, type AuthorizerAnswer } from './invoke.ts';
 import { createModuleInvoker } from './invoke-module.ts';
@@ -90,6 +92,22 @@ function firstValues(rawQuery: string): Record<string, string> | null {
   return out;
 }
 
+function allValues(rawQuery: string): Record<string, string[]> | null {
+  if (rawQuery === '') return null;
+  const out: Record<string, string[]> = {};
+  for (const [k, v] of new URLSearchParams(rawQuery)) (Object.hasOwn(out, k) ? out[k] : (out[k] = [])).push(v);
+  return out;
+}
+
+/** Every value of every header, as AWS's multiValueHeaders (node's headersDistinct when the request has it). */
+function multiHeaders(ctx: RequestContext): Record<string, string[]> {
+  const distinct = (ctx.req as { headersDistinct?: Record<string, string[]> }).headersDistinct;
+  if (distinct !== undefined) return { ...distinct };
+  const out: Record<string, string[]> = {};
+  for (const [k, v] of Object.entries(ctx.req.headers)) if (v !== undefined) out[k] = Array.isArray(v) ? v : [v];
+  return out;
+}
+
 function singleHeaders(ctx: RequestContext): Record<string, string> {
   const out: Record<string, string> = {};
   for (const [k, v] of Object.entries(ctx.req.headers)) if (v !== undefined) out[k] = Array.isArray(v) ? v.join(',') : v;
@@ -123,6 +141,7 @@ export const customAuthStage: StageFactory<CustomAuthDeps> = Object.freeze({
     const tag = `authorizer ${name}`;
     const deferImplicitDeny = build.api.resourcePolicy !== undefined;
     const methodArnOf = createMethodArnBuilder(build);
+    const conditionContext = createConditionContextBuilder({ trustedProxies: createTrustedProxies(build.definition.settings.trustedProxies ?? []) });
     const invoke =
       a.module !== undefined
         ? createModuleInvoker(build.deps.authorizerModulesDir, a.module)
@@ -137,7 +156,9 @@ export const customAuthStage: StageFactory<CustomAuthDeps> = Object.freeze({
         path: requestPath(ctx),
         httpMethod: ctx.httpMethod,
         headers: singleHeaders(ctx),
+        multiValueHeaders: multiHeaders(ctx),
         queryStringParameters: firstValues(ctx.rawQuery),
+        multiValueQueryStringParameters: allValues(ctx.rawQuery),
         pathParameters: ctx.pathParameters,
         stageVariables: ctx.stageVariables,
         requestContext: {
@@ -164,16 +185,8 @@ export const customAuthStage: StageFactory<CustomAuthDeps> = Object.freeze({
         const known = memo.get(methodArn);
         if (known !== undefined) return known;
       }
-      const context = (k: string): PolicyValue | undefined => {
-        const v = (ctx.extensions.conditionKeys as ConditionKeys | undefined)?.get(k);
-        if (v !== undefined) return v;
-        if (k === 'aws:sourceip') return ctx.identity.sourceIp;
-        if (k === 'aws:currenttime') return new Date(ctx.requestTimeEpoch).toISOString();
-        if (k === 'aws:epochtime') return String(Math.floor(ctx.requestTimeEpoch / 1000));
-        if (k === 'aws:securetransport') return String(ctx.secureTransport);
-        return undefined;
-      };
-      const { decision } = evaluate([answer.policy], { action: 'execute-api:Invoke', resource: methodArn, context });
+      // The same condition keys as resource policies (aws:SourceIp through trusted proxies, aws:CurrentTime...).
+      const { decision } = evaluate([answer.policy], { action: 'execute-api:Invoke', resource: methodArn, context: conditionContext(ctx) });
       if (memo !== undefined) {
         if (memo.size >= MAX_MEMO_ARNS) memo.clear();
         memo.set(methodArn, decision);
