@@ -19,6 +19,7 @@ import { auditAdminRequest, captureRequestBody, definitionSummary, isAudited, no
 import { AUDIT_ROUTES } from './routes/audit.ts';
 import { ALARM_ROUTES } from './routes/alarms.ts';
 import type { Monitor } from '../observe/alarms/monitor.ts';
+import type { RuntimeAlarms } from '../observe/alarms/runtime-alarms.ts';
 import type { IamService } from '../iam/iam-service.ts';
 import { checkFields, definitionFormat, hasBody, parseJsonObject, readBody } from './request-body.ts';
 
@@ -39,6 +40,8 @@ export interface AdminServerOptions {
   readonly iam?: IamService;
   /** Alarm states and blocked sources (routes/alarms.ts); absent: those routes answer 404. */
   readonly monitor?: Monitor;
+  /** Alarms defined through the admin API (routes/alarms.ts). */
+  readonly runtimeAlarms?: RuntimeAlarms;
 }
 
 export interface AdminServer {
@@ -80,6 +83,7 @@ interface HandlerDeps {
   readonly apiKeys?: KeyService;
   readonly audit?: AuditTrail;
   readonly monitor?: Monitor;
+  readonly runtimeAlarms?: RuntimeAlarms;
   readonly iam?: IamService;
   readonly clock: Clock;
   readDefinition(state: RequestState): Promise<{ body: Buffer; format: DefinitionFormat | undefined }>;
@@ -107,6 +111,7 @@ export function createAdminServer({
   apiKeys,
   audit,
   monitor,
+  runtimeAlarms,
   iam,
 }: AdminServerOptions): AdminServer {
   const logger = parentLogger.child({ component: 'admin-api' });
@@ -126,7 +131,7 @@ export function createAdminServer({
     return body;
   }
 
-  const deps: HandlerDeps = { controlPlane, metrics, readiness, clock, readDefinition, readJson, apiKeys, audit, monitor, iam };
+  const deps: HandlerDeps = { controlPlane, metrics, readiness, clock, readDefinition, readJson, apiKeys, audit, monitor, runtimeAlarms, iam };
   const compiled = ROUTES.map((route) => ({ route, segments: route.path.split('/') }));
 
   /** Every route whose path template matches, whatever its method. */

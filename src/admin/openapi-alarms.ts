@@ -28,6 +28,24 @@ export const ALARM_OPENAPI_PATHS = {
       operationId: 'describeAlarms', summary: 'Alarm states, with every series not in OK (CloudWatch DescribeAlarms).', ...secured, [ROLE]: 'read-only',
       responses: { 200: { description: 'The alarms.', content: json({ type: 'object', properties: { alarms: { type: 'array', items: Alarm } } }) }, 401: e[401], 403: e[403], 404: e[404] },
     },
+    post: {
+      operationId: 'putAlarm',
+      summary: 'Creates or replaces an alarm next to those of the definition (CloudWatch PutMetricAlarm); same fields as monitoring.alarms[] (docs/monitoring.md).',
+      ...secured, [ROLE]: 'operator',
+      requestBody: { required: true, content: json({ type: 'object', required: ['name', 'metric'], additionalProperties: true }) },
+      responses: {
+        200: { description: 'The alarm as stored, defaults filled in.', content: json({ type: 'object', properties: { alarm: { type: 'object' } } }) },
+        400: error('Invalid alarm (the message names the field), a name the definition uses, or an unknown webhook.'),
+        401: e[401], 403: e[403], 404: e[404],
+      },
+    },
+  },
+  '/v1/alarms/{name}': {
+    delete: {
+      operationId: 'deleteAlarm', summary: 'Deletes an alarm defined through the admin API (CloudWatch DeleteAlarms).', ...secured, [ROLE]: 'operator',
+      parameters: [{ name: 'name', in: 'path', required: true, schema: { type: 'string' } }],
+      responses: { 200: { description: 'Deleted.', content: json({ type: 'object', properties: { deleted: { type: 'string' } } }) }, 401: e[401], 403: e[403], 404: e[404] },
+    },
   },
   '/v1/blocked-sources': {
     get: {

@@ -38,11 +38,10 @@ export function openAccessLogTarget(
     const stream = createHttpLogStream({ url: target.http, headers: target.headers, batchBytes: target.batchBytes, lingerMs: target.lingerMs, onDrop: deps.onDrop, onError: deps.onError });
     return { destination: { stream }, owned: stream };
   }
-  if (target.rotate) {
-    const stream = createRotatingFileStream(target.file, target.rotate, deps.clock, deps.onError);
-    return { destination: { stream }, owned: stream };
-  }
-  return { destination: { file: target.file } };
+  // Files (rotated or not) go through the batched appender of access-log-sinks.ts: cheaper per line than
+  // sonic-boom, which stays for stdout. A file rotated by an external logrotate needs copytruncate.
+  const stream = createRotatingFileStream(target.file, target.rotate ?? {}, deps.clock, deps.onError);
+  return { destination: { stream }, owned: stream };
 }
 
 /** Ends an owned stream (the HTTP sink sends what it holds), giving up after timeoutMs. */

@@ -10,6 +10,7 @@ import { openCounters } from '../store/counters/open-counters.ts';
 import { counterSettingsFromEnv, describeFailModes } from '../store/counters/counter-settings.ts';
 import { registerCounterMetrics } from '../observe/counter-metrics.ts';
 import { createLogger, type Logger } from '../observe/logger.ts';
+import type { LogDestination } from '../observe/destination.ts';
 import { createGatewayMetrics } from '../observe/metrics.ts';
 import { createAccessLogger } from '../observe/access-log.ts';
 import { accessLogTargetFromEnv, endOwned, openAccessLogTarget, type AccessLogTarget } from '../observe/access-log-target.ts';
@@ -28,6 +29,7 @@ import { createKeyService } from '../keys/key-service.ts';
 import { openAuditTrail, type AuditSettings } from '../audit/open-audit.ts';
 import { createExecutionLog } from '../observe/execution-log.ts';
 import { createMonitor, type Monitor } from '../observe/alarms/monitor.ts';
+import { openRuntimeAlarms } from '../observe/alarms/runtime-alarms.ts';
 import { createSecurityMetrics } from '../observe/security-metrics.ts';
 import { tracerFromSettings, type TracingSettings } from '../observe/tracing-settings.ts';
 import { loadSecretBox } from '../iam/secret-box.ts';
@@ -71,6 +73,8 @@ export interface StartOptions {
   audit?: AuditSettings;
   /** OpenTelemetry tracing (docs/monitoring.md); default from OTEL_EXPORTER_OTLP_* and PORTCULLIS_TRACE_*; absent: off. */
   tracing?: TracingSettings;
+  /** Where the application log (and execution logs) go (default stderr). */
+  logDestination?: LogDestination;
   /** How often alarms are evaluated (ms, default 5000; 0: only through monitor.evaluate()). */
   alarmEvaluationMs?: number;
 }
@@ -95,7 +99,10 @@ export interface RunningGateway {
 export async function startGateway(options: StartOptions): Promise<RunningGateway> {
   const clock = options.clock ?? systemClock;
   const print = options.print ?? ((line: string) => process.stderr.write(line + '\n'));
-  const logger = createLogger({ level: options.logLevel ?? options.env.PORTCULLIS_LOG_LEVEL ?? 'info' });
+  const logger = createLogger({
+    level: options.logLevel ?? options.env.PORTCULLIS_LOG_LEVEL ?? 'info',
+    ...(options.logDestination ? { destination: options.logDestination } : {}),
+  });
   const listen = options.listen ?? { host: '127.0.0.1', port: 8080 };
   const adminListen = options.adminListen ?? { host: '127.0.0.1', port: 9090 };
 
@@ -306,6 +313,14 @@ export async function startGateway(options: StartOptions): Promise<RunningGatewa
     const gw = await gateway.listen(listen.host, listen.port);
     cleanups.push(() => gateway.drain(options.drainTimeoutMs ?? 30_000));
 
+    // Alarms defined through the admin API, shared by every node through the store (docs/monitoring.md).
+    const runtimeAlarms = await openRuntimeAlarms({
+      meta: store.meta,
+      changes: store.changes,
+      onChange: (list) => monitor.setRuntimeAlarms(list),
+      onError: (err) => logger.warn({ component: 'monitor', err: String(err) }, 'could not reload the runtime alarms'),
+    });
+    cleanups.push(() => runtimeAlarms.close());
     const iamService = createIamService({ store, clock, box: secretBox, defaultAccountId: () => runtime.snapshot()?.settings.accountId ?? '123456789012' });
     const admin = createAdminServer({
       controlPlane,
@@ -313,6 +328,7 @@ export async function startGateway(options: StartOptions): Promise<RunningGatewa
       apiKeys,
       audit,
       monitor,
+      runtimeAlarms,
       metrics,
       logger,
       clock,

@@ -7,7 +7,7 @@ import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { createFakeClock } from '../../src/core/clock.ts';
 import { verifySignature, SIGNATURE_HEADER } from '../../src/observe/alarms/notify.ts';
-import { ADMIN_TOKEN, TEST_MASTER_KEY, request, startTestGateway, type TestGateway } from '../helpers/gateway.ts';
+import { ADMIN_TOKEN, TEST_MASTER_KEY, eventually, request, startTestGateway, type TestGateway } from '../helpers/gateway.ts';
 import { main } from '../../src/cli/main.ts';
 
 async function cli(args: string[], env: NodeJS.ProcessEnv) {
@@ -63,10 +63,18 @@ const admin = async (method: string, path: string, body?: unknown) => {
   });
   return { status: res.status, json: JSON.parse(res.body) };
 };
-const call = (ip: string, key?: string) =>
-  request(gw.url, '/prod/pets', { headers: { 'x-forwarded-for': ip, ...(key ? { 'x-api-key': key } : {}) } });
-/** Moves the clock to the next period and lets the evaluation and its notifications finish. */
+let sent = 0;
+const call = (ip: string, key?: string) => {
+  sent++;
+  return request(gw.url, '/prod/pets', { headers: { 'x-forwarded-for': ip, ...(key ? { 'x-api-key': key } : {}) } });
+};
+/**
+ * Moves the clock to the next period and lets the evaluation and its notifications finish. First waits until every
+ * request sent has been through the log phase (its access-log line is written after the monitor saw it), so no
+ * request of this period is counted in the next one.
+ */
 const nextPeriod = async (ms = 60_000) => {
+  await eventually(() => gw.logLines.length >= sent);
   clock.advance(ms);
   gw.gateway.monitor.evaluate();
   await gw.gateway.monitor.idle();
@@ -197,6 +205,29 @@ describe('alarms on a real gateway', () => {
     assert.equal((await call('198.51.100.1', normalKey)).status, 200, 'other keys are untouched');
   });
 
+  test('alarms can be defined and deleted through the admin API, validated and audited', async () => {
+    const bad = await admin('POST', '/v1/alarms', { name: 'busy', metric: 'Count' });
+    assert.equal(bad.status, 400);
+    assert.equal(bad.json.error.message, 'threshold: an alarm needs exactly one of threshold and anomalyBand');
+    const taken = await admin('POST', '/v1/alarms', { name: 'auth-failures-total', metric: 'Count', threshold: 1 });
+    assert.match(taken.json.error.message, /taken by the definition/);
+    const hook = await admin('POST', '/v1/alarms', { name: 'busy', metric: 'Count', threshold: 1, notify: ['pager'] });
+    assert.match(hook.json.error.message, /unknown webhook "pager"/);
+
+    const put = await admin('POST', '/v1/alarms', { name: 'busy', metric: 'Count', per: 'api', threshold: 3, notify: ['security'] });
+    assert.equal(put.status, 200, JSON.stringify(put.json));
+    assert.equal(put.json.alarm.periodSeconds, 60, 'defaults filled in');
+    assert.equal((await alarm('busy')).state, 'INSUFFICIENT_DATA');
+    for (let i = 0; i < 4; i++) await call('198.51.100.1', normalKey);
+    await nextPeriod();
+    assert.equal((await alarm('busy')).state, 'ALARM');
+    assert.deepEqual(hooks('busy').map((h) => [h.json.NewStateValue, h.json.Dimensions[0]?.value]), [['ALARM', 'pets']]);
+    assert.equal((await admin('DELETE', '/v1/alarms/busy')).status, 200);
+    assert.equal(await alarm('busy'), undefined);
+    assert.equal((await admin('DELETE', '/v1/alarms/busy')).status, 404);
+    assert.equal((await admin('DELETE', '/v1/alarms/auth-failures-total')).status, 404, 'definition alarms change with a deployment');
+  });
+
   test('every state change, block and key change is in the audit trail', async () => {
     const events = (await admin('GET', '/v1/audit/events?limit=10000')).json.events as Array<{
       eventName: string;
@@ -215,6 +246,11 @@ describe('alarms on a real gateway', () => {
     assert.equal(disabled?.requestParameters.apiKeyId, sharedKey.id);
     assert.deepEqual(disabled?.responseElements, { id: sharedKey.id, enabled: false });
     assert.ok(events.some((e) => e.eventName === 'DeleteBlockedSource'), 'the operator lifting a block is audited too');
+    const defined = events.filter((e) => e.eventName === 'PutMetricAlarm' || e.eventName === 'DeleteAlarms');
+    assert.deepEqual(
+      defined.map((e) => [e.eventName, (e as { errorCode?: string }).errorCode ?? 'ok']),
+      [['PutMetricAlarm', 'BAD_REQUEST'], ['PutMetricAlarm', 'BAD_REQUEST'], ['PutMetricAlarm', 'BAD_REQUEST'], ['PutMetricAlarm', 'ok'], ['DeleteAlarms', 'ok'], ['DeleteAlarms', 'NOT_FOUND'], ['DeleteAlarms', 'NOT_FOUND']],
+    );
     const verify = await admin('GET', '/v1/audit/verify');
     assert.equal(verify.json.ok, true, JSON.stringify(verify.json.problems));
   });

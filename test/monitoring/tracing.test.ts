@@ -6,7 +6,7 @@ import assert from 'node:assert/strict';
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { parseTraceparent } from '../../src/observe/tracing.ts';
-import { request, startTestGateway, type TestGateway } from '../helpers/gateway.ts';
+import { eventually, request, startTestGateway, type TestGateway } from '../helpers/gateway.ts';
 
 interface Seen {
   traceparent?: string;
@@ -113,8 +113,8 @@ describe('tracing', () => {
     assert.equal(tp.sampled, false);
   });
 
-  test('the access log carries the trace id in W3C and X-Ray forms', () => {
-    const line = gw.logLines.find((l) => l.includes('4bf92f3577b34da6a3ce929d0e0e4736'));
+  test('the access log carries the trace id in W3C and X-Ray forms', async () => {
+    const line = await eventually(() => gw.logLines.find((l) => l.includes('4bf92f3577b34da6a3ce929d0e0e4736')));
     assert.ok(line, gw.logLines.join('\n'));
     assert.match(line, / 4bf92f3577b34da6a3ce929d0e0e4736 1-4bf92f35-77b34da6a3ce929d0e0e4736$/);
   });

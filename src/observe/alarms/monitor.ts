@@ -12,7 +12,7 @@ import type { Logger } from '../logger.ts';
 import { compileAlarm, type AlarmState, type CompiledAlarm, type RequestSignal, type StateChange } from './engine.ts';
 import { alarmsOf } from './rules.ts';
 import { createNotifier, type Notifier, type WebhookTarget } from './notify.ts';
-import type { MonitoringDefinition } from './schema.ts';
+import type { AlarmDefinition, MonitoringDefinition } from './schema.ts';
 
 /** The slice of the audit trail the monitor writes to (audit/audit-trail.ts). */
 export interface MonitorAudit {
@@ -68,6 +68,10 @@ export interface BlockedSource {
 
 export interface Monitor {
   configure(definition: Definition): void;
+  /** Alarms defined through the admin API (runtime-alarms.ts), evaluated next to the definition's. */
+  setRuntimeAlarms(alarms: readonly AlarmDefinition[]): void;
+  /** Why an alarm cannot be added at run time (a name taken by the definition, an unknown webhook), or undefined. */
+  checkRuntimeAlarm(alarm: AlarmDefinition): string | undefined;
   /** The log phase: one call per finished request. */
   onRequestEnd(ctx: RequestContext): void;
   /** Before the route: a blocked source address is refused as AWS WAF would (403 WAF_FILTERED). */
@@ -100,7 +104,10 @@ export function createMonitor(options: MonitorOptions): Monitor {
   const { clock, env } = options;
   const logger = options.logger.child({ component: 'monitor' });
   let alarms: CompiledAlarm[] = [];
-  let specs = '';
+  let definition: Definition | undefined;
+  let runtimeAlarms: readonly AlarmDefinition[] = [];
+  let definedNames = new Set<string>();
+  const compiledKeys = new WeakMap<CompiledAlarm, string>();
   let webhooks = new Map<string, WebhookTarget>();
   const blocks = new Map<string, { until: number; alarm: string }>();
   const work = new Set<Promise<unknown>>();
@@ -228,28 +235,53 @@ export function createMonitor(options: MonitorOptions): Monitor {
     metrics?.blocks.set(blocks.size);
   }
 
+  /**
+   * Compiles the definition's rules and alarms and the runtime ones. An alarm whose settings, the API list and the
+   * series bound are unchanged keeps its compiled state (states, open periods, learned baselines).
+   */
+  function rebuild(): void {
+    const monitoring = definition?.monitoring as MonitoringDefinition | undefined;
+    const defined = monitoring ? alarmsOf(monitoring) : [];
+    definedNames = new Set(defined.map((a) => a.name));
+    const specs = [...defined, ...runtimeAlarms.filter((a) => !definedNames.has(a.name))];
+    webhooks = new Map(
+      Object.entries(monitoring?.webhooks ?? {}).map(([name, w]) => {
+        const secret = w.secretEnv ? env[w.secretEnv] : undefined;
+        if (w.secretEnv && !secret) logger.warn({ webhook: name }, `monitoring.webhooks.${name}: ${w.secretEnv} is not set; notifications go unsigned`);
+        return [name, { name, url: w.url, timeoutMs: w.timeoutMs, ...(secret ? { secret } : {}) }];
+      }),
+    );
+    const apis = definition?.apis.map((a) => a.name) ?? [];
+    const maxSeries = monitoring?.maxSeriesPerAlarm ?? 10_000;
+    const previous = new Map(alarms.map((a) => [a.name, a]));
+    const now = clock.now();
+    alarms = specs.map((spec) => {
+      const key = JSON.stringify([spec, apis, maxSeries]);
+      const old = previous.get(spec.name);
+      if (old && compiledKeys.get(old) === key) return old;
+      const compiled = compileAlarm(spec, now, { maxSeries, apis, onStateChange });
+      compiledKeys.set(compiled, key);
+      return compiled;
+    });
+  }
+
   const timerMs = options.evaluateEveryMs ?? 5000;
   const timer = timerMs > 0 ? setInterval(evaluate, timerMs) : undefined;
   timer?.unref();
 
   return {
-    configure(definition) {
-      const monitoring = definition.monitoring as MonitoringDefinition | undefined;
-      const next = monitoring ? alarmsOf(monitoring) : [];
-      const nextSpecs = JSON.stringify([next, definition.apis.map((a) => a.name), monitoring?.maxSeriesPerAlarm]);
-      webhooks = new Map(
-        Object.entries(monitoring?.webhooks ?? {}).map(([name, w]) => {
-          const secret = w.secretEnv ? env[w.secretEnv] : undefined;
-          if (w.secretEnv && !secret) logger.warn({ webhook: name }, `monitoring.webhooks.${name}: ${w.secretEnv} is not set; notifications go unsigned`);
-          return [name, { name, url: w.url, timeoutMs: w.timeoutMs, ...(secret ? { secret } : {}) }];
-        }),
-      );
-      // A redeploy that leaves the alarms as they were keeps their state and learned baselines.
-      if (nextSpecs === specs) return;
-      specs = nextSpecs;
-      const now = clock.now();
-      const apis = definition.apis.map((a) => a.name);
-      alarms = next.map((spec) => compileAlarm(spec, now, { maxSeries: monitoring!.maxSeriesPerAlarm, apis, onStateChange }));
+    configure(next) {
+      definition = next;
+      rebuild();
+    },
+    setRuntimeAlarms(list) {
+      runtimeAlarms = list;
+      rebuild();
+    },
+    checkRuntimeAlarm(alarm) {
+      if (definedNames.has(alarm.name)) return `the alarm name "${alarm.name}" is taken by the definition (monitoring.alarms or a rule)`;
+      for (const n of alarm.notify) if (n !== 'log' && !webhooks.has(n)) return `unknown webhook "${n}" in notify (define it under monitoring.webhooks)`;
+      return undefined;
     },
     onRequestEnd(ctx) {
       if (alarms.length === 0) return;
@@ -315,7 +347,7 @@ export function createMonitor(options: MonitorOptions): Monitor {
   };
 
   function registerMetrics(registry: Registry) {
-    const stateGauge = new Gauge({
+    new Gauge({
       name: 'portcullis_alarm_series',
       help: 'Alarm series by alarm and state (per-key and per-address alarms count only the series they track).',
       labelNames: ['alarm', 'state'],
@@ -329,7 +361,6 @@ export function createMonitor(options: MonitorOptions): Monitor {
         }
       },
     });
-    void stateGauge;
     return {
       notifications: new Counter({
         name: 'portcullis_alarm_notifications_total',

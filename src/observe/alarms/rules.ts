@@ -51,7 +51,7 @@ export function alarmsOf(monitoring: MonitoringDefinition): AlarmDefinition[] {
       AlarmSchema.parse({
         ...base,
         ...(useThreshold ? { threshold: settings!.threshold } : anomalyBand ? { anomalyBand } : {}),
-        name: `rule:${name}`.replace(':', '-'),
+        name: `rule-${name}`,
         ...(settings?.periodSeconds !== undefined ? { periodSeconds: settings.periodSeconds } : {}),
         notify: settings?.notify ?? ['log'],
         actions: settings?.actions ?? {},
