@@ -73,10 +73,10 @@ export function createDispatcher(options: DispatcherOptions): Dispatch {
       domainName: hostOf(req),
     });
     ctx.path = rawPath;
-    res.setHeader('x-amzn-RequestId', ctx.requestId);
-    res.setHeader('x-amz-apigw-id', ctx.extendedRequestId);
-    if (draining()) res.setHeader('connection', 'close');
-    if (facts.hsts !== '') res.setHeader('strict-transport-security', facts.hsts);
+    const own = ctx.gatewayHeaders;
+    own.push('x-amzn-RequestId', ctx.requestId, 'x-amz-apigw-id', ctx.extendedRequestId);
+    if (draining()) own.push('connection', 'close');
+    if (facts.hsts !== '') own.push('strict-transport-security', facts.hsts);
 
     let responder: GatewayResponder = defaultResponder;
     let stage: CompiledStage | undefined;

@@ -4,7 +4,7 @@ import { RESPONSE_TYPES, type ResponseType } from '../core/gateway-responses.ts'
 import type { Denial } from '../core/denial.ts';
 import type { GatewayResponseDefinition } from '../config/schema.ts';
 import { compileVariable } from '../observe/context-variables.ts';
-import type { RequestContext } from './pipeline/context.ts';
+import { applyGatewayHeaders, type RequestContext } from './pipeline/context.ts';
 
 type ValueFn = (ctx: RequestContext) => string | undefined;
 
@@ -59,6 +59,7 @@ export function createGatewayResponder(overrides: Partial<Record<string, Gateway
       }
 
       res.statusCode = status;
+      applyGatewayHeaders(ctx);
       res.setHeader('content-type', contentType);
       res.setHeader('x-amzn-ErrorType', info.errorType || (status >= 500 ? 'InternalServerErrorException' : 'BadRequestException'));
       if (denial.headers) for (const k in denial.headers) res.setHeader(k, denial.headers[k]);

@@ -5,7 +5,7 @@ import type { IncomingMessage } from 'node:http';
 import { deny, type Denial } from '../core/denial.ts';
 import type { ClientCertField, HstsSettings } from '../config/tls-schema.ts';
 import type { ConnectionInfo, VerifiedClientCert } from '../tls/client-cert.ts';
-import type { RequestContext } from './pipeline/context.ts';
+import { applyGatewayHeaders, type RequestContext } from './pipeline/context.ts';
 import type { Snapshot } from './snapshot.ts';
 import { createTrustedProxies, normalize, type TrustedProxies } from './trusted-proxies.ts';
 
@@ -59,6 +59,7 @@ export function createTransportFacts(): TransportFacts {
       const port = httpsPort === undefined || httpsPort === 443 ? '' : `:${httpsPort}`;
       // 308 keeps the method and body (RFC 9110 §15.4.9), unlike 301/302.
       ctx.res.statusCode = 308;
+      applyGatewayHeaders(ctx);
       ctx.res.setHeader('location', `https://${host}${port}${url}`);
       ctx.res.setHeader('content-length', 0);
       ctx.res.setHeader('connection', 'close');

@@ -289,7 +289,7 @@ describe('createAccessLogger', () => {
     assert.equal(log.droppedLines, 5001 - Math.floor(cap / 100));
   });
 
-  it('writes through sonic-boom to a file and closes it with everything written', async () => {
+  it('writes batches to a file and closes it with everything written', async () => {
     const file = join(tmp, 'nested', 'access.log');
     const log = createAccessLogger({ destination: { file } });
     for (let i = 0; i < 5; i++) log.write(`line ${i}`);
@@ -302,11 +302,11 @@ describe('createAccessLogger', () => {
     assert.equal(log.droppedLines, 1);
   });
 
-  it('drops whole lines past the cap on the sonic-boom path and writes the rest intact', async () => {
+  it('drops whole lines past the cap on the file path and writes the rest intact', async () => {
     const file = join(tmp, 'burst.log');
     const cap = 64 * 1024;
     const log = createAccessLogger({ destination: { file }, maxBufferBytes: cap });
-    // One synchronous burst: sonic-boom cannot write before the loop ends, so the cap is what holds.
+    // One synchronous burst: no write completes before the loop ends, so the cap is what holds.
     for (let i = 0; i < 5000; i++) log.write(`${String(i).padStart(6, '0')} ${'y'.repeat(92)}`);
     assert.ok(log.droppedLines > 0);
     assert.equal(await log.close(), true);
@@ -355,6 +355,6 @@ describe('createAccessLogger', () => {
   });
 
   it('refuses a cap not above minLength', () => {
-    assert.throws(() => createAccessLogger({ destination: { stream: recordingStream() }, maxBufferBytes: 100 }), RangeError);
+    assert.throws(() => createAccessLogger({ destination: { stream: recordingStream() }, maxBufferBytes: 100, minLength: 100 }), RangeError);
   });
 });

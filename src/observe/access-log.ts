@@ -3,17 +3,8 @@
 import type { Writable } from 'node:stream';
 import type { RequestContext } from '../gateway/pipeline/context.ts';
 import { compileVariable, ContextVariableError, type CompileVariableOptions, type ContextGetter } from './context-variables.ts';
-import {
-  closeSonic,
-  drainSonic,
-  isStreamDestination,
-  openSonic,
-  reportOnce,
-  withTimeout,
-  type LogDestination,
-  type LogStream,
-  type SonicBoom,
-} from './destination.ts';
+import { isStreamDestination, reportOnce, withTimeout, type LogDestination, type LogStream } from './destination.ts';
+import { openBatchWriter } from './batch-writer.ts';
 
 export type AccessLogFormatter = (ctx: RequestContext) => string;
 
@@ -259,7 +250,7 @@ export interface AccessLoggerOptions {
    * dropped and counted: memory stays bounded and requests never wait on the log.
    */
   readonly maxBufferBytes?: number;
-  /** Bytes batched before a write syscall (stdout/file). */
+  /** Characters batched into one write (stdout/file; default 64 KiB, or a quarter of a smaller cap). */
   readonly minLength?: number;
   /** Buffered lines reach stdout/file at least this often (ms), however quiet the gateway. */
   readonly flushIntervalMs?: number;
@@ -294,12 +285,13 @@ const MIB = 1024 * 1024;
 export function createAccessLogger({
   destination = 'stdout',
   maxBufferBytes = 16 * MIB,
-  minLength = 4096,
+  minLength,
   flushIntervalMs = 1000,
   onDrop,
   onError = reportOnce('access log destination'),
 }: AccessLoggerOptions = {}): AccessLogger {
-  if (!(maxBufferBytes > minLength)) throw new RangeError('maxBufferBytes must be larger than minLength');
+  const batchChars = minLength ?? Math.min(64 * 1024, Math.floor(maxBufferBytes / 4));
+  if (!(maxBufferBytes > batchChars)) throw new RangeError('maxBufferBytes must be larger than minLength');
   let dropped = 0;
   let offered = 0;
   let closed = false;
@@ -321,8 +313,13 @@ export function createAccessLogger({
   if (isStreamDestination(destination)) {
     sink = streamSink(destination.stream, maxBufferBytes, drop, reportError);
   } else {
-    const sonic = openSonic(destination, { minLength, maxLength: maxBufferBytes, periodicFlush: flushIntervalMs });
-    sink = sonicSink(sonic, drop, reportError, typeof destination === 'object');
+    sink = openBatchWriter(destination, {
+      batchChars,
+      maxBufferChars: maxBufferBytes,
+      flushIntervalMs,
+      onDrop: drop,
+      onError: reportError,
+    });
   }
 
   const logger: AccessLogger = {
@@ -362,23 +359,6 @@ interface Sink {
   flush(): Promise<void>;
   close(timeoutMs: number): Promise<boolean>;
   reopen(): void;
-}
-
-function sonicSink(sonic: SonicBoom, drop: () => void, onError: (err: Error) => void, isFile: boolean): Sink {
-  // sonic-boom enforces maxLength itself: a write that would pass it is discarded with a 'drop' event.
-  sonic.on('drop', drop);
-  // Without a listener an 'error' event would crash the process; a log destination failing must not.
-  sonic.on('error', onError);
-  return {
-    write(data) {
-      sonic.write(data);
-    },
-    flush: () => drainSonic(sonic),
-    close: (timeoutMs) => closeSonic(sonic, timeoutMs),
-    reopen() {
-      if (isFile) sonic.reopen();
-    },
-  };
 }
 
 function streamSink(stream: LogStream, maxBufferBytes: number, drop: () => void, onError: (err: Error) => void): Sink {

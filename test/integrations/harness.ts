@@ -8,7 +8,7 @@ import v8 from 'node:v8';
 import vm from 'node:vm';
 import { RESPONSE_TYPES } from '../../src/core/gateway-responses.ts';
 import type { Denial } from '../../src/core/denial.ts';
-import { RequestContext } from '../../src/gateway/pipeline/context.ts';
+import { applyGatewayHeaders, RequestContext } from '../../src/gateway/pipeline/context.ts';
 import type { IntegrationFn } from '../../src/gateway/integrations/types.ts';
 
 export interface Upstream {
@@ -73,7 +73,7 @@ export interface TestGatewayOptions {
 }
 
 /**
- * Mimics the dispatcher: sets x-amzn-RequestId before the integration, fills pathParameters the way
+ * Mimics the dispatcher: queues x-amzn-RequestId in ctx.gatewayHeaders before the integration, fills pathParameters the way
  * the router does (each segment percent-decoded; a greedy parameter takes the rest), renders denials.
  */
 export async function startTestGateway(integration: IntegrationFn, options: TestGatewayOptions = {}): Promise<TestGateway> {
@@ -99,7 +99,7 @@ export async function startTestGateway(integration: IntegrationFn, options: Test
       secureTransport: false,
       domainName: 'localhost',
     });
-    res.setHeader('x-amzn-RequestId', requestId);
+    ctx.gatewayHeaders.push('x-amzn-RequestId', requestId);
     ctx.stageVariables = options.stageVariables ?? {};
     const params = match(rawPath);
     if (params === null) {
@@ -146,6 +146,7 @@ function render(ctx: RequestContext, denial: Denial): void {
   if (res.headersSent || res.destroyed) return;
   const info = RESPONSE_TYPES[denial.type];
   const body = JSON.stringify({ message: denial.message === undefined ? info.message : denial.message, type: denial.type, detail: denial.detail });
+  applyGatewayHeaders(ctx);
   if (!req.complete && (req.headers['content-length'] ?? '0') !== '0') res.setHeader('connection', 'close');
   if (!req.complete && req.headers['transfer-encoding'] !== undefined) res.setHeader('connection', 'close');
   res.writeHead(denial.status ?? info.status ?? 500, {

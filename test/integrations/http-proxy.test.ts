@@ -207,15 +207,20 @@ describe('headers', () => {
     assert.equal(seen2.headers['x-forwarded-host'], `127.0.0.1:${gw.port}`);
   });
 
-  test("an upstream header replaces the gateway's header of the same name; others are merged", async () => {
+  test("the gateway's request-id headers win: the upstream's copies arrive as x-amzn-Remapped-*", async () => {
     const up = await upstream((_req, res) => {
       res.setHeader('x-amzn-RequestId', 'from-upstream');
+      res.setHeader('X-Amz-Apigw-Id', 'upstream-ext');
+      res.setHeader('x-amzn-other', 'kept');
       res.end('x');
     });
     const gw = await gateway(up.url);
     const r = await request(gw.url, { dispatcher: client });
     await r.body.text();
-    assert.equal(r.headers['x-amzn-requestid'], 'from-upstream');
+    assert.match(String(r.headers['x-amzn-requestid']), /^00000000-/);
+    assert.equal(r.headers['x-amzn-remapped-x-amzn-requestid'], 'from-upstream');
+    assert.equal(r.headers['x-amzn-remapped-x-amz-apigw-id'], 'upstream-ext');
+    assert.equal(r.headers['x-amzn-other'], 'kept');
   });
 });
 

@@ -15,7 +15,7 @@ import type { HttpProxyIntegration } from '../../config/schema.ts';
 import { systemClock, type Clock } from '../../core/clock.ts';
 import { deny, type Denial } from '../../core/denial.ts';
 import { RESPONSE_TYPES } from '../../core/gateway-responses.ts';
-import type { RequestContext } from '../pipeline/context.ts';
+import { applyGatewayHeaders, type RequestContext } from '../pipeline/context.ts';
 import type { IntegrationFn } from './types.ts';
 import type { UpstreamPools } from './upstream-pools.ts';
 import { compileUrlTemplate } from './url-template.ts';
@@ -179,14 +179,30 @@ class Exchange implements Dispatcher.DispatchHandler {
     // be read, so the client connection cannot be reused.
     if (this.body !== null && !this.req.complete) res.shouldKeepAlive = false;
 
-    const copied: string[] = [];
-    let hasLength = false;
-    try {
-      hasLength = copyResponseHeaders(res, raw, copied);
-      res.writeHead(statusCode);
-    } catch (err) {
-      for (const name of copied) res.removeHeader(name);
-      throw err; // undici aborts the request and calls onError while still PENDING
+    let hasLength: boolean;
+    if (this.req.httpVersionMajor < 2) {
+      // HTTP/1: one array handed to writeHead, Node's fast path when no stage set a header.
+      const head = this.ctx.gatewayHeaders.slice();
+      const own = head.length;
+      hasLength = collectResponseHeaders(raw, head);
+      try {
+        res.writeHead(statusCode, head);
+      } catch (err) {
+        // An invalid upstream value: undici aborts and calls onError while PENDING (a 502 follows).
+        for (let i = own; i < head.length; i += 2) res.removeHeader(head[i]);
+        throw err;
+      }
+    } else {
+      // HTTP/2 compatibility responses: header by header, through the adapter's filter.
+      applyGatewayHeaders(this.ctx);
+      const copied: string[] = [];
+      try {
+        hasLength = copyResponseHeaders(res, raw, copied);
+        res.writeHead(statusCode);
+      } catch (err) {
+        for (const name of copied) res.removeHeader(name);
+        throw err;
+      }
     }
     this.state = STREAMING;
     // Unknown length (a stream, events): show the head now rather than with the first chunk.
@@ -474,33 +490,56 @@ function connectionTokens(value: string): string[] | null {
 }
 
 /**
- * Sets the upstream's response headers (minus hop-by-hop) on res next to the ones the gateway already
- * set. An upstream header replaces a gateway header of the same name; repeated upstream headers
- * (Set-Cookie) all survive, with the upstream's spelling. setHeader for a name's first value and
- * appendHeader only for repeats: appendHeader validates twice, and res.writeHead(status, headers)
- * would drop repeats once res has headers. `copied` receives the lower-case names set.
- * Returns whether a Content-Length was sent.
+ * Upstream response headers that name a header the gateway owns are passed on renamed, as AWS does:
+ * `x-amzn-Remapped-<name>`. The client always sees the gateway's own request ids.
  */
-function copyResponseHeaders(res: ServerResponse, raw: Buffer[], copied: string[]): boolean {
-  let listed: string[] | null = null;
+const GATEWAY_OWNED = new Set(['x-amzn-requestid', 'x-amz-apigw-id']);
+const REMAPPED = 'x-amzn-Remapped-';
+
+/** Lower-case names the upstream's Connection header lists, for hop-by-hop removal (null: none). */
+function listedInConnection(raw: Buffer[]): string[] | null {
   for (let i = 0; i < raw.length; i += 2) {
     if (raw[i].length === 10 && raw[i].toString('latin1').toLowerCase() === 'connection') {
-      listed = connectionTokens(raw[i + 1].toString('latin1'));
-      break;
+      return connectionTokens(raw[i + 1].toString('latin1'));
     }
   }
+  return null;
+}
+
+/**
+ * Appends the upstream's response headers (minus hop-by-hop) to `out` as name/value pairs, with the
+ * upstream's spelling and every repeat (Set-Cookie). Returns whether a Content-Length is among them.
+ */
+function collectResponseHeaders(raw: Buffer[], out: string[]): boolean {
+  const listed = listedInConnection(raw);
   let hasLength = false;
   for (let i = 0; i < raw.length; i += 2) {
-    const name = raw[i].toString('latin1');
+    let name = raw[i].toString('latin1');
     const lower = name.toLowerCase();
     if (SKIP_RESPONSE.has(lower) || (listed !== null && listed.includes(lower))) continue;
-    const value = raw[i + 1].toString('latin1');
+    if (GATEWAY_OWNED.has(lower)) name = REMAPPED + name;
+    else if (lower === 'content-length') hasLength = true;
+    out.push(name, raw[i + 1].toString('latin1'));
+  }
+  return hasLength;
+}
+
+/**
+ * HTTP/2: sets the upstream's response headers (minus hop-by-hop) on res one by one. setHeader for a
+ * name's first value and appendHeader only for repeats (appendHeader validates twice). `copied`
+ * receives the lower-case names set. Returns whether a Content-Length was sent.
+ */
+function copyResponseHeaders(res: ServerResponse, raw: Buffer[], copied: string[]): boolean {
+  const pairs: string[] = [];
+  const hasLength = collectResponseHeaders(raw, pairs);
+  for (let i = 0; i < pairs.length; i += 2) {
+    const name = pairs[i];
+    const lower = name.toLowerCase();
     if (copied.indexOf(lower) === -1) {
       copied.push(lower);
-      res.setHeader(name, value);
-      if (lower === 'content-length') hasLength = true;
+      res.setHeader(name, pairs[i + 1]);
     } else {
-      res.appendHeader(name, value);
+      res.appendHeader(name, pairs[i + 1]);
     }
   }
   return hasLength;

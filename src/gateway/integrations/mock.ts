@@ -2,7 +2,7 @@
 // request body is discarded so the connection stays reusable.
 import type { MockIntegration } from '../../config/schema.ts';
 import type { Denial } from '../../core/denial.ts';
-import type { RequestContext } from '../pipeline/context.ts';
+import { applyGatewayHeaders, type RequestContext } from '../pipeline/context.ts';
 import type { IntegrationFn } from './types.ts';
 
 /** Headers a mock may not set: Node frames the response (Content-Length is computed here). */
@@ -47,6 +47,7 @@ export function createMockIntegration(settings: MockIntegration): IntegrationFn 
     if (!req.complete) req.resume();
     ctx.integration.status = status;
     ctx.integration.latency = 0;
+    applyGatewayHeaders(ctx);
     res.writeHead(status, headers);
     if (ctx.httpMethod === 'HEAD' || length === 0) {
       res.end();

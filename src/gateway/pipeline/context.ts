@@ -97,6 +97,13 @@ export class RequestContext {
   integration: IntegrationInfo = { status: 0, latency: -1, error: '', requestId: '' };
   /** Private reason for a denial, for logs only. */
   denialDetail = '';
+  /**
+   * Response headers the gateway adds to every response, as name/value pairs (x-amzn-RequestId,
+   * x-amz-apigw-id, HSTS, Connection: close while draining). Dispatch fills it; whoever writes the
+   * response head applies it: applyGatewayHeaders() before setHeader-style writes, or the HTTP proxy
+   * in the one array it hands to writeHead (Node's fast path: no per-header setHeader).
+   */
+  gatewayHeaders: string[] = [];
 
   status = 0;
   responseLength = 0;
@@ -145,3 +152,9 @@ export class RequestContext {
 }
 
 const EMPTY: Record<string, string> = Object.freeze({}) as Record<string, string>;
+
+/** Sets ctx.gatewayHeaders on its response (for writers that set headers one by one). */
+export function applyGatewayHeaders(ctx: RequestContext): void {
+  const h = ctx.gatewayHeaders;
+  for (let i = 0; i < h.length; i += 2) ctx.res.setHeader(h[i], h[i + 1]);
+}
