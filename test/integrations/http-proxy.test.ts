@@ -320,6 +320,67 @@ describe('limits', () => {
 });
 
 describe('timeouts and failures', () => {
+  /**
+   * A real TCP upstream that keeps connections alive but resets each connection when a second request
+   * arrives on it: the race of an upstream idle timeout closing a connection the pool is reusing.
+   */
+  async function resettingUpstream(): Promise<{ url: string; requests: () => number; resets: () => number }> {
+    let requests = 0;
+    let resets = 0;
+    const server = net.createServer((socket) => {
+      let served = 0;
+      let buffered = '';
+      socket.on('data', (d) => {
+        buffered += d.toString('latin1');
+        let end: number;
+        while ((end = buffered.indexOf('\r\n\r\n')) !== -1) {
+          const head = buffered.slice(0, end);
+          buffered = buffered.slice(end + 4);
+          const length = Number(/content-length: *(\d+)/i.exec(head)?.[1] ?? 0);
+          buffered = buffered.slice(length);
+          requests++;
+          if (served++ === 1) {
+            resets++;
+            return void socket.resetAndDestroy();
+          }
+          socket.write('HTTP/1.1 200 OK\r\ncontent-length: 2\r\nkeep-alive: timeout=60\r\n\r\nok');
+        }
+      });
+      socket.on('error', () => {});
+    });
+    server.listen(0, '127.0.0.1');
+    await once(server, 'listening');
+    cleanups.push(async () => {
+      server.close();
+    });
+    return { url: `http://127.0.0.1:${(server.address() as net.AddressInfo).port}`, requests: () => requests, resets: () => resets };
+  }
+
+  test('an idempotent request whose kept-alive upstream connection is reset is sent once more on a new one', async () => {
+    const up = await resettingUpstream();
+    const gw = await gateway(up.url, {}, { pools: createUpstreamPools() });
+    for (const method of ['GET', 'GET', 'DELETE'] as const) {
+      const r = await request(gw.url, { method, dispatcher: client });
+      assert.equal(r.statusCode, 200, `${method} answered from a fresh connection`);
+      assert.equal(await r.body.text(), 'ok');
+    }
+    // Which requests land on a reused connection is the pool's choice; every reset was retried.
+    assert.ok(up.resets() >= 1, 'at least one request met a reset connection');
+    assert.equal(up.requests(), 3 + up.resets());
+  });
+
+  test('a POST is never retried: the reset answers INTEGRATION_FAILURE', async () => {
+    const up = await resettingUpstream();
+    const gw = await gateway(up.url, {}, { pools: createUpstreamPools() });
+    const first = await request(gw.url, { method: 'POST', body: 'a', dispatcher: client });
+    assert.equal(first.statusCode, 200);
+    await first.body.text();
+    const second = await request(gw.url, { method: 'POST', body: 'b', dispatcher: client });
+    assert.equal(second.statusCode, 504, "AWS's INTEGRATION_FAILURE status");
+    assert.equal(((await second.body.json()) as { type: string }).type, 'INTEGRATION_FAILURE');
+    assert.equal(up.requests(), 2, 'the upstream saw each POST once');
+  });
+
   test('an upstream that never answers gets INTEGRATION_TIMEOUT; the upstream sees the request reset', async () => {
     let upstreamClosed: () => void;
     const closed = new Promise<void>((r) => (upstreamClosed = r));

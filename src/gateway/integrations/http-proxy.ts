@@ -109,22 +109,31 @@ export function createHttpProxyIntegration(settings: HttpProxyIntegration, optio
     if (hasBody && preread === null) exchange.body = new RequestBody(exchange);
     route.timeouts.add(exchange);
     exchange.started = route.clock.now();
-    route.pool.dispatch(
-      {
-        path,
-        method: ctx.httpMethod,
-        headers: upstreamHeaders(ctx),
-        body: preread ?? exchange.body,
-        headersTimeout: route.timeoutMs,
-        bodyTimeout: route.timeoutMs,
-      },
-      exchange,
-    );
+    const request: Dispatcher.DispatchOptions = {
+      path,
+      method: ctx.httpMethod,
+      headers: upstreamHeaders(ctx),
+      body: preread ?? exchange.body,
+      headersTimeout: route.timeoutMs,
+      bodyTimeout: route.timeoutMs,
+    };
+    // Only a request that can be sent again unchanged may be retried on a fresh connection.
+    if (exchange.body === null && RETRYABLE_METHODS.has(ctx.httpMethod)) exchange.request = request;
+    route.pool.dispatch(request, exchange);
     return exchange.promise;
   };
 }
 
 const RESOLVED: Promise<undefined> = Promise.resolve(undefined);
+
+/**
+ * A kept-alive upstream connection can be closed by the upstream just as a request is written on it
+ * (its idle timeout racing ours). Idempotent requests (RFC 9110 §9.2.2) without a streamed body that
+ * failed that way before any response byte are sent once more, on a fresh connection, within the same
+ * integration timeout; anything else answers 502 as before.
+ */
+const RETRYABLE_METHODS = new Set(['GET', 'HEAD', 'OPTIONS', 'PUT', 'DELETE', 'TRACE']);
+const STALE_CONNECTION = new Set(['ECONNRESET', 'EPIPE', 'UND_ERR_SOCKET']);
 
 /** One proxied request: the undici dispatch handler, and the owner of the client-side listeners. */
 class Exchange implements Dispatcher.DispatchHandler {
@@ -149,6 +158,8 @@ class Exchange implements Dispatcher.DispatchHandler {
   /** undici's parser resume, for client backpressure. */
   resumeUpstream: (() => void) | null = null;
   drainHooked = false;
+  /** The dispatched request while it may still be retried once (see RETRYABLE_METHODS). */
+  request: Dispatcher.DispatchOptions | null = null;
 
   constructor(ctx: RequestContext, route: Route) {
     this.ctx = ctx;
@@ -233,6 +244,13 @@ class Exchange implements Dispatcher.DispatchHandler {
 
   onError(err: Error): void {
     if (this.state === DONE) return;
+    const request = this.request;
+    if (request !== null && this.state === PENDING && !this.res.destroyed && STALE_CONNECTION.has((err as { code?: string }).code ?? '')) {
+      this.request = null;
+      this.abortUpstream = null;
+      this.route.pool.dispatch(request, this);
+      return;
+    }
     const wasStreaming = this.state === STREAMING;
     this.settle();
     const integration = this.ctx.integration;
