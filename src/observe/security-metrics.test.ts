@@ -54,3 +54,28 @@ test('throttles and quotas per plan, auth failures by reason, upstream errors by
   text = await registry.metrics();
   assert.match(text, /portcullis_store_up 0/);
 });
+
+test('authorizer cache counters are plain numbers read at scrape time; JWKS sources start at 0; per-request counting can be off', async () => {
+  const registry = new Registry();
+  const m = createSecurityMetrics({ registry });
+  const c = m.authorizers.cacheCounter('pets', 'tok')!;
+  assert.equal(m.authorizers.cacheCounter('pets', 'tok'), c, 'one object per (api, authorizer)');
+  c.hits += 3;
+  c.misses++;
+  const refreshed = m.authorizers.jwksSource('jwt', 'https://issuer.test');
+  refreshed('ok');
+  let text = await registry.metrics();
+  assert.match(text, /portcullis_authorizer_cache_total\{api="pets",authorizer="tok",result="hit"\} 3/);
+  assert.match(text, /portcullis_authorizer_cache_total\{api="pets",authorizer="tok",result="miss"\} 1/);
+  assert.match(text, /# TYPE portcullis_authorizer_cache_total counter/);
+  assert.match(text, /portcullis_jwks_refreshes_total\{authorizer="jwt",issuer="https:\/\/issuer.test",result="ok"\} 1/);
+  assert.match(text, /portcullis_jwks_refreshes_total\{authorizer="jwt",issuer="https:\/\/issuer.test",result="error"\} 0/);
+
+  const offRegistry = new Registry();
+  const off = createSecurityMetrics({ registry: offRegistry, perRequest: false });
+  assert.equal(off.authorizers.cacheCounter('pets', 'tok'), undefined);
+  off.authorizers.jwksSource('jwt', 'https://issuer.test')('error');
+  text = await offRegistry.metrics();
+  assert.doesNotMatch(text, /portcullis_authorizer_cache_total\{/);
+  assert.match(text, /portcullis_jwks_refreshes_total\{authorizer="jwt",issuer="https:\/\/issuer.test",result="error"\} 1/, 'refreshes are not per request: still counted');
+});

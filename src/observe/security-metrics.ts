@@ -1,7 +1,9 @@
 // Prometheus metrics beyond AWS's five: throttles and quota refusals per usage plan, authentication failures by
-// reason, upstream errors by kind (recorded from the finished request), and store health (read at scrape time;
-// counter-store health is observe/counter-metrics.ts). Every label is bounded by the definition or a fixed list; docs/metrics.md lists them.
-import { Counter, Gauge, type Registry } from 'prom-client';
+// reason, upstream errors by kind (recorded from the finished request), store health (read at scrape time;
+// counter-store health is observe/counter-metrics.ts), and the authorizers' result-cache hits and misses and JWKS
+// refreshes (recorded by the authorizer stages through stageDeps.authorizerMetrics). Every label is bounded by the
+// definition or a fixed list; docs/metrics.md lists them.
+import { Counter, Gauge, type Metric, type Registry } from 'prom-client';
 import type { RequestContext } from '../gateway/pipeline/context.ts';
 
 /** Denials counted as authentication or authorization failures (the `reason` label). */
@@ -21,15 +23,40 @@ export interface SecurityMetricsOptions {
   readonly registry: Registry;
   /** Pings the store; read at scrape time with a 1 s limit. */
   readonly storePing?: () => Promise<unknown>;
+  /** false (PORTCULLIS_METRICS=off): per-request counts, such as authorizer cache hits, are not kept. */
+  readonly perRequest?: boolean;
+}
+
+/**
+ * Result-cache outcomes of one authorizer on one API, as plain numbers: the request path increments a field
+ * (no prom-client label hashing, see observe/metrics.ts); the registry reads them at scrape time.
+ */
+export interface AuthorizerCacheCounter {
+  hits: number;
+  misses: number;
+}
+
+export type JwksRefreshResult = 'ok' | 'error';
+
+/** What the authorizer stages record; reaches them as stageDeps.authorizerMetrics. */
+export interface AuthorizerMetrics {
+  /**
+   * The counter of (api, authorizer), both names from the definition; called when a route is compiled, never per
+   * request. Every call for the same pair returns the same object. undefined: cache outcomes are not counted.
+   */
+  cacheCounter(api: string, authorizer: string): AuthorizerCacheCounter | undefined;
+  /** Declares a JWKS key source (compile time) so both results are reported, at 0, before its first fetch. */
+  jwksSource(authorizer: string, issuer: string): (result: JwksRefreshResult) => void;
 }
 
 export interface SecurityMetrics {
   record(ctx: RequestContext): void;
   countTraceSpansDropped(n: number): void;
   countAuditSinkDrop(n: number): void;
+  readonly authorizers: AuthorizerMetrics;
 }
 
-export function createSecurityMetrics({ registry, storePing }: SecurityMetricsOptions): SecurityMetrics {
+export function createSecurityMetrics({ registry, storePing, perRequest = true }: SecurityMetricsOptions): SecurityMetrics {
   const throttled = new Counter({
     name: 'portcullis_throttled_requests_total',
     help: 'Requests refused 429, by usage plan ("-" for stage, route and account throttles) and reason (THROTTLED or QUOTA_EXCEEDED).',
@@ -76,7 +103,10 @@ export function createSecurityMetrics({ registry, storePing }: SecurityMetricsOp
     });
   }
 
+  const authorizers = createAuthorizerMetrics(registry, perRequest);
+
   return {
+    authorizers,
     record(ctx) {
       const type = ctx.error.responseType;
       if (type === '') {
@@ -100,6 +130,54 @@ export function createSecurityMetrics({ registry, storePing }: SecurityMetricsOp
     },
     countAuditSinkDrop(n) {
       auditDropped.inc(n);
+    },
+  };
+}
+
+function createAuthorizerMetrics(registry: Registry, perRequest: boolean): AuthorizerMetrics {
+  const cells = new Map<string, { readonly labels: { api: string; authorizer: string }; readonly counter: AuthorizerCacheCounter }>();
+  const name = 'portcullis_authorizer_cache_total';
+  const help =
+    'Authorizer result-cache lookups by API, authorizer and result: hit (answered from the cache or by a call already in flight), miss (the authorizer was called or the token verified). Authorizers with the cache off are not counted.';
+  // prom-client's Registry formats any object with name/help/type/get() (as observe/metrics.ts does).
+  const cacheMetric = {
+    name,
+    help,
+    type: 'counter' as const,
+    aggregator: 'sum' as const,
+    async get() {
+      const values: { value: number; labels: Record<string, string> }[] = [];
+      for (const { labels, counter } of cells.values()) {
+        values.push({ value: counter.hits, labels: { ...labels, result: 'hit' } });
+        values.push({ value: counter.misses, labels: { ...labels, result: 'miss' } });
+      }
+      return { name, help, type: 'counter' as const, aggregator: 'sum' as const, values };
+    },
+    reset() {
+      for (const { counter } of cells.values()) counter.hits = counter.misses = 0;
+    },
+  };
+  registry.registerMetric(cacheMetric as unknown as Metric);
+  const jwksRefreshes = new Counter({
+    name: 'portcullis_jwks_refreshes_total',
+    help: 'JWKS fetches by JWT/Cognito authorizer, issuer and result: ok (a key set was loaded) or error (network, timeout, HTTP status other than 200, too large, not a JWK set, failed discovery).',
+    labelNames: ['authorizer', 'issuer', 'result'],
+    registers: [registry],
+  });
+  return {
+    cacheCounter(api, authorizer) {
+      if (!perRequest) return undefined;
+      const key = `${api}\n${authorizer}`;
+      let cell = cells.get(key);
+      if (cell === undefined) cells.set(key, (cell = { labels: { api, authorizer }, counter: { hits: 0, misses: 0 } }));
+      return cell.counter;
+    },
+    jwksSource(authorizer, issuer) {
+      const ok = jwksRefreshes.labels({ authorizer, issuer, result: 'ok' });
+      const error = jwksRefreshes.labels({ authorizer, issuer, result: 'error' });
+      ok.inc(0);
+      error.inc(0);
+      return (result) => (result === 'ok' ? ok : error).inc();
     },
   };
 }

@@ -170,7 +170,11 @@ export async function startGateway(options: StartOptions): Promise<RunningGatewa
     cleanups.push(() => iamDirectory.close());
 
     // Extra metrics from the log phase, alarms over the traffic, and optional tracing (docs/monitoring.md).
-    const securityMetrics = createSecurityMetrics({ registry: metrics.registry, storePing: () => store.ping() });
+    const securityMetrics = createSecurityMetrics({
+      registry: metrics.registry,
+      storePing: () => store.ping(),
+      perRequest: options.env.PORTCULLIS_METRICS !== 'off',
+    });
     const monitor = createMonitor({
       clock,
       logger,
@@ -209,6 +213,8 @@ export async function startGateway(options: StartOptions): Promise<RunningGatewa
         iam: { directory: iamDirectory },
         usage: usageRecorder,
         onReportOnly: (message: string) => logger.warn({ component: 'usage-plans' }, message),
+        // Authorizer result-cache hits and misses and JWKS refreshes, bound when routes are compiled (docs/metrics.md).
+        authorizerMetrics: securityMetrics.authorizers,
         // Custom authorizers as local modules load only from the directory the node's operator names (docs/authentication.md).
         ...(options.env.PORTCULLIS_AUTHORIZER_MODULES_DIR ? { authorizerModulesDir: options.env.PORTCULLIS_AUTHORIZER_MODULES_DIR } : {}),
       },

@@ -47,7 +47,7 @@ async function keyServer(keys: JWK[]): Promise<KeyServer> {
   return s;
 }
 
-function cacheFor(server: KeyServer, clock = createFakeClock(), over: { timeoutMs?: number } = {}) {
+function cacheFor(server: KeyServer, clock = createFakeClock(), over: { timeoutMs?: number; onRefresh?: (result: 'ok' | 'error') => void } = {}) {
   return {
     clock,
     cache: createJwksCache({
@@ -57,6 +57,7 @@ function cacheFor(server: KeyServer, clock = createFakeClock(), over: { timeoutM
       cooldownMs: 30_000,
       maxBytes: 150_000,
       timeoutMs: over.timeoutMs ?? 1_500,
+      ...(over.onRefresh ? { onRefresh: over.onRefresh } : {}),
     }),
   };
 }
@@ -170,6 +171,28 @@ test('oversized, non-JSON and slow key sources are refused as unavailable', asyn
     server.mode = 'slow';
     r = await cacheFor(server, createFakeClock(), { timeoutMs: 100 }).cache.getKey('k1', 'RS256');
     assert.ok(!r.ok && r.reason === 'unavailable' && r.transient && /within 100 ms/.test(r.detail));
+  } finally {
+    await server.close();
+  }
+});
+
+test('onRefresh reports each fetch once when it ends: ok, or error while the provider is down', async () => {
+  const server = await keyServer([await keyJwk('k1')]);
+  try {
+    const results: string[] = [];
+    const { cache, clock } = cacheFor(server, createFakeClock(), { onRefresh: (r) => results.push(r) });
+    await Promise.all(Array.from({ length: 5 }, () => cache.getKey('k1', 'RS256')));
+    assert.deepEqual(results, ['ok'], 'concurrent callers share one fetch');
+    server.mode = 'down';
+    clock.advance(600_000);
+    await cache.getKey('k1', 'RS256');
+    await cache.whenIdle();
+    server.mode = 'html';
+    clock.advance(30_000);
+    await cache.getKey('k1', 'RS256');
+    await cache.whenIdle();
+    assert.deepEqual(results, ['ok', 'error', 'error']);
+    assert.equal(cache.stats.fetches, results.length);
   } finally {
     await server.close();
   }

@@ -12,6 +12,8 @@ export interface JwksCacheOptions {
   readonly cooldownMs: number;
   readonly maxBytes: number;
   readonly timeoutMs: number;
+  /** Called once per fetch attempt when it ends: a key set was loaded (`ok`), or not (`error`). For metrics. */
+  readonly onRefresh?: (result: 'ok' | 'error') => void;
 }
 
 export type FetchJson = (url: string) => Promise<unknown>;
@@ -99,6 +101,7 @@ export function createJwksCache(options: JwksCacheOptions): JwksCache {
     lastAttemptAt = clock.now();
     stats.fetches++;
     inflight = (async () => {
+      let ok = false;
       try {
         const url = await options.resolveUrl(fetchJson);
         const doc = await fetchJson(url);
@@ -106,6 +109,7 @@ export function createJwksCache(options: JwksCacheOptions): JwksCache {
         if (!Array.isArray(keys)) throw new KeySourceError(`${url}: not a JWK set (no "keys" array)`, false);
         current = { jwks: keys.filter(isUsableJwk), imported: new Map(), loadedAt: clock.now() };
         lastError = undefined;
+        ok = true;
       } catch (err) {
         stats.failures++;
         // The last good key set stays in place: a provider outage must not turn valid tokens away.
@@ -113,6 +117,7 @@ export function createJwksCache(options: JwksCacheOptions): JwksCache {
       } finally {
         inflight = undefined;
       }
+      options.onRefresh?.(ok ? 'ok' : 'error');
     })();
     return inflight;
   }

@@ -17,9 +17,12 @@ import { claimHeaderSetter } from '../auth-common.ts';
 import { awsClientCert } from '../../../tls/client-cert.ts';
 import { invokeAuthorizer, type AuthorizerAnswer } from './invoke.ts';
 import { createModuleInvoker } from './invoke-module.ts';
+import type { AuthorizerMetrics } from '../../../observe/security-metrics.ts';
 
 export interface CustomAuthDeps {
   readonly clock: Clock;
+  /** Result-cache hits and misses (observe/security-metrics.ts); unset: not counted. */
+  readonly authorizerMetrics?: AuthorizerMetrics;
   /** The node operator's directory of module authorizers (PORTCULLIS_AUTHORIZER_MODULES_DIR); unset: none can run. */
   readonly authorizerModulesDir?: string;
 }
@@ -134,6 +137,9 @@ export const customAuthStage: StageFactory<CustomAuthDeps> = Object.freeze({
     const { apiId, stageName } = build;
     const cache = cacheFor(build.deps, `${apiId}\n${stageName}\n${name}\n${JSON.stringify(a)}`);
     const ttlMs = a.resultTtlSeconds * 1000;
+    // Pre-bound for this API and authorizer (definition names only, shared by the API's stages); with the cache
+    // off (TTL 0) nothing is counted, as CloudWatch counts cache hits and misses only where caching is enabled.
+    const cacheCount = ttlMs > 0 ? build.deps.authorizerMetrics?.cacheCounter(build.api.name || apiId, name) : undefined;
     const specs = a.identitySources ?? (a.type === 'token' ? ['header.Authorization'] : []);
     const sources = specs.map(compileSource);
     const regex = a.validationRegex !== undefined ? new RegExp(a.validationRegex) : undefined;
@@ -246,14 +252,19 @@ export const customAuthStage: StageFactory<CustomAuthDeps> = Object.freeze({
         if (hit !== undefined) {
           if (now < hit.expiresAt) {
             cache.stats.hits++;
+            if (cacheCount !== undefined) cacheCount.hits++;
             return apply(ctx, hit.answer, methodArn);
           }
           cache.entries.delete(key);
         }
       }
       let pending = ttlMs > 0 ? cache.inflight.get(key) : undefined;
-      if (pending === undefined) {
+      if (pending !== undefined) {
+        // Joins an identical call already in flight: the authorizer is not called again, so it counts as a hit.
+        if (cacheCount !== undefined) cacheCount.hits++;
+      } else {
         cache.stats.calls++;
+        if (cacheCount !== undefined) cacheCount.misses++;
         pending = invoke(event(ctx, methodArn, token), a.timeoutMs, a.simpleResponses).then((answer) => {
           cache.inflight.delete(key);
           // Errors, timeouts and "Unauthorized" are never cached: only a policy or simple answer is.

@@ -10,9 +10,12 @@ import { createJwtVerifier, type JwtFailure, type JwtVerifier, type KeySource } 
 import type { RequestContext } from '../../pipeline/context.ts';
 import type { RouteBuild, StageFactory, StageFn, StageResult } from '../../pipeline/stage.ts';
 import { claimHeaderSetter, conditionKeysOf } from '../auth-common.ts';
+import type { AuthorizerMetrics } from '../../../observe/security-metrics.ts';
 
 export interface JwtAuthDeps {
   readonly clock: Clock;
+  /** Verified-token cache hits and misses, JWKS refreshes (observe/security-metrics.ts); unset: not counted. */
+  readonly authorizerMetrics?: AuthorizerMetrics;
 }
 
 type JwtLike = JwtAuthorizer | CognitoAuthorizer;
@@ -27,15 +30,17 @@ function verifierFor(name: string, a: JwtLike, deps: JwtAuthDeps): JwtVerifier {
   const id = `${name}\n${JSON.stringify(a)}`;
   let v = registry.get(id);
   if (v === undefined) {
-    v = buildVerifier(a, deps.clock);
+    v = buildVerifier(name, a, deps);
     registry.set(id, v);
   }
   return v;
 }
 
-function buildVerifier(a: JwtLike, clock: Clock): JwtVerifier {
+function buildVerifier(name: string, a: JwtLike, deps: JwtAuthDeps): JwtVerifier {
+  const { clock, authorizerMetrics } = deps;
   const limits = a.jwks;
-  const cacheFor = (resolveUrl: (f: FetchJson) => Promise<string>) =>
+  // One JWKS cache per issuer of the definition: the refresh metric's labels are bounded by the definition.
+  const cacheFor = (issuer: string, resolveUrl: (f: FetchJson) => Promise<string>) =>
     createJwksCache({
       resolveUrl,
       clock,
@@ -43,16 +48,17 @@ function buildVerifier(a: JwtLike, clock: Clock): JwtVerifier {
       cooldownMs: limits.cooldownSeconds * 1000,
       maxBytes: limits.maxBytes,
       timeoutMs: limits.timeoutMs,
+      ...(authorizerMetrics ? { onRefresh: authorizerMetrics.jwksSource(name, issuer) } : {}),
     });
   let sources: KeySource[];
   if (a.type === 'jwt') {
     const fixed = a.jwksUrl;
-    sources = [{ issuer: a.issuer, jwks: cacheFor(fixed !== undefined ? async () => fixed : discovery(a.issuer)) }];
+    sources = [{ issuer: a.issuer, jwks: cacheFor(a.issuer, fixed !== undefined ? async () => fixed : discovery(a.issuer)) }];
   } else {
     sources = a.userPools.map((p) => {
       const issuer = p.issuer ?? cognitoPoolIssuer(p.poolId!);
       const url = p.jwksUrl ?? `${issuer}/.well-known/jwks.json`;
-      return { issuer, jwks: cacheFor(async () => url) };
+      return { issuer, jwks: cacheFor(issuer, async () => url) };
     });
   }
   let hmacSecret: Uint8Array | undefined;
@@ -147,6 +153,8 @@ export const jwtAuthStage: StageFactory<JwtAuthDeps> = Object.freeze({
     // Only the authorization stage reads condition keys, and it runs for this route only when the API has a
     // resource policy: without one, building the map per request would be wasted.
     const offerConditionKeys = build.api.resourcePolicy !== undefined;
+    // Pre-bound for this API and authorizer (definition names only); none when the verified-token cache is off.
+    const cacheCount = a.tokenCacheSize > 0 ? build.deps.authorizerMetrics?.cacheCounter(build.api.name || build.apiId, name) : undefined;
 
     function accept(ctx: RequestContext, claims: Readonly<JWTPayload>): StageResult {
       if (cognito) {
@@ -189,7 +197,11 @@ export const jwtAuthStage: StageFactory<JwtAuthDeps> = Object.freeze({
       // Refused before any decoding: a huge token costs nothing but this length check.
       if (token.length > maxTokenBytes) return unauthorized('invalid_token', 'the token is too long', `authorizer ${name}: token of ${token.length} bytes`);
       const hit = verifier.cached(token);
-      if (hit !== undefined) return accept(ctx, hit);
+      if (hit !== undefined) {
+        if (cacheCount !== undefined) cacheCount.hits++;
+        return accept(ctx, hit);
+      }
+      if (cacheCount !== undefined) cacheCount.misses++;
       return verifier.verify(token).then((r) => (r.ok ? accept(ctx, r.claims) : failureDenial(r.failure, name)));
     };
   },
