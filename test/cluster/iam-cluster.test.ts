@@ -3,14 +3,13 @@
 // is refused by node A; the secret is stored sealed, never in clear, in the shared database.
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { randomBytes } from 'node:crypto';
-import pg from 'pg';
 import { SignatureV4 } from '@smithy/signature-v4';
 import { HttpRequest } from '@smithy/protocol-http';
 import { Sha256 } from '@aws-crypto/sha256-js';
+import pg from 'pg';
 import { ADMIN_TOKEN, eventually, request, startTestGateway, type TestGateway } from '../helpers/gateway.ts';
+import { createTestSchema, PG_URL, type TestSchema } from '../helpers/pg-schema.ts';
 
-const PG_URL = process.env.PORTCULLIS_TEST_PG_URL ?? 'postgres://postgres@127.0.0.1:5432/test';
 const def = {
   apis: [{ name: 'c', stages: { prod: {} }, routes: [{ method: 'GET', path: '/v', auth: 'iam', integration: { type: 'mock', body: { ok: true } } }] }],
 };
@@ -30,17 +29,13 @@ async function signedGet(node: TestGateway, accessKeyId: string, secretAccessKey
 }
 
 describe('IAM on a PostgreSQL cluster', () => {
-  const schema = `pc_test_iam_${randomBytes(4).toString('hex')}`;
+  let schema: TestSchema;
   let a: TestGateway;
   let b: TestGateway;
 
   before(async () => {
-    const client = new pg.Client({ connectionString: PG_URL });
-    await client.connect().catch((err) => {
-      throw new Error(`PostgreSQL is required for this test at ${PG_URL}: ${err.message}`);
-    });
-    await client.end();
-    const storage = `${PG_URL}?schema=${schema}`;
+    schema = await createTestSchema('iam');
+    const { storage } = schema;
     a = await startTestGateway(def, { storage });
     b = await startTestGateway(def, { storage });
   });
@@ -48,10 +43,7 @@ describe('IAM on a PostgreSQL cluster', () => {
   after(async () => {
     await a?.close();
     await b?.close();
-    const client = new pg.Client({ connectionString: PG_URL });
-    await client.connect();
-    await client.query(`DROP SCHEMA IF EXISTS "${schema}" CASCADE`);
-    await client.end();
+    await schema?.drop();
   });
 
   test('an access key created on node A signs requests node B accepts; deactivated on node B, node A refuses it', async () => {
@@ -69,9 +61,9 @@ describe('IAM on a PostgreSQL cluster', () => {
     const client = new pg.Client({ connectionString: PG_URL });
     await client.connect();
     try {
-      const dump = await client.query(`SELECT table_name FROM information_schema.tables WHERE table_schema = $1`, [schema]);
+      const dump = await client.query(`SELECT table_name FROM information_schema.tables WHERE table_schema = $1`, [schema.name]);
       for (const { table_name } of dump.rows as { table_name: string }[]) {
-        const all = await client.query(`SELECT * FROM "${schema}"."${table_name}"`);
+        const all = await client.query(`SELECT * FROM "${schema.name}"."${table_name}"`);
         assert.equal(JSON.stringify(all.rows).includes(secretAccessKey), false, `the secret is not in clear in ${table_name}`);
       }
     } finally {

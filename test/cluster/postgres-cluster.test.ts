@@ -2,29 +2,22 @@
 // deploy and rollback made through either node's admin API: switching stores is one setting.
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { randomBytes } from 'node:crypto';
-import pg from 'pg';
 import { stringify } from 'yaml';
 import { ADMIN_TOKEN, eventually, request, startTestGateway, type TestGateway } from '../helpers/gateway.ts';
-
-const PG_URL = process.env.PORTCULLIS_TEST_PG_URL ?? 'postgres://postgres@127.0.0.1:5432/test';
+import { createTestSchema, type TestSchema } from '../helpers/pg-schema.ts';
 
 const def = (body: string) => ({
   apis: [{ name: 'c', stages: { prod: {} }, routes: [{ method: 'GET', path: '/v', integration: { type: 'mock', body } }] }],
 });
 
 describe('cluster on PostgreSQL', () => {
-  const schema = `pc_test_cluster_${randomBytes(4).toString('hex')}`;
+  let schema: TestSchema;
   let a: TestGateway;
   let b: TestGateway;
 
   before(async () => {
-    const client = new pg.Client({ connectionString: PG_URL });
-    await client.connect().catch((err) => {
-      throw new Error(`PostgreSQL is required for this test at ${PG_URL}: ${err.message}`);
-    });
-    await client.end();
-    const storage = `${PG_URL}?schema=${schema}`;
+    schema = await createTestSchema('cluster');
+    const { storage } = schema;
     a = await startTestGateway(def('one'), { storage });
     b = await startTestGateway(def('one'), { storage });
   });
@@ -32,10 +25,7 @@ describe('cluster on PostgreSQL', () => {
   after(async () => {
     await a?.close();
     await b?.close();
-    const client = new pg.Client({ connectionString: PG_URL });
-    await client.connect();
-    await client.query(`DROP SCHEMA IF EXISTS "${schema}" CASCADE`);
-    await client.end();
+    await schema?.drop();
   });
 
   test('both nodes serve the same revision from the shared store', async () => {

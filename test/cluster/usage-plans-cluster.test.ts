@@ -10,12 +10,11 @@ import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import pg from 'pg';
 import { Redis } from 'ioredis';
 import { stringify } from 'yaml';
 import { ADMIN_TOKEN, TEST_MASTER_KEY, eventually, request } from '../helpers/gateway.ts';
+import { createTestSchema, type TestSchema } from '../helpers/pg-schema.ts';
 
-const PG_URL = process.env.PORTCULLIS_TEST_PG_URL ?? 'postgres://postgres@127.0.0.1:5432/test';
 const REDIS_URL = process.env.PORTCULLIS_TEST_REDIS_URL ?? 'redis://127.0.0.1:6379';
 const bin = fileURLToPath(new URL('../../bin/portcullis.js', import.meta.url));
 const RATE = 100;
@@ -64,7 +63,7 @@ async function startNode(dir: string, name: string, env: Record<string, string>,
 }
 
 describe('usage plans across two gateway processes (PostgreSQL + Redis)', () => {
-  const schema = `pc_test_plans_${randomBytes(4).toString('hex')}`;
+  let schema: TestSchema;
   const prefix = `pc_test_${randomBytes(4).toString('hex')}:`;
   let dir: string;
   let a: Node;
@@ -72,11 +71,7 @@ describe('usage plans across two gateway processes (PostgreSQL + Redis)', () => 
   const agents: http.Agent[] = [];
 
   before(async () => {
-    const client = new pg.Client({ connectionString: PG_URL });
-    await client.connect().catch((err: Error) => {
-      throw new Error(`PostgreSQL is required for this test at ${PG_URL}: ${err.message}`);
-    });
-    await client.end();
+    schema = await createTestSchema('plans');
     const redis = new Redis(REDIS_URL, { lazyConnect: true, maxRetriesPerRequest: 1 });
     await redis.connect().catch((err: Error) => {
       throw new Error(`Redis is required for this test at ${REDIS_URL}: ${err.message}`);
@@ -87,7 +82,7 @@ describe('usage plans across two gateway processes (PostgreSQL + Redis)', () => 
     // A generous Redis timeout: on this 2-core machine, with other test files running beside this one, a 100 ms
     // timeout can expire behind a busy event loop, and the declared fail-open policy would then blur the counts.
     const env = { PORTCULLIS_ADMIN_TOKEN: ADMIN_TOKEN, PORTCULLIS_MASTER_KEY: TEST_MASTER_KEY, PORTCULLIS_COUNTERS_PREFIX: prefix, PORTCULLIS_COUNTERS_TIMEOUT_MS: '5000' };
-    const storage = `${PG_URL}?schema=${schema}`;
+    const { storage } = schema;
     a = await startNode(dir, 'a', env, storage);
     b = await startNode(dir, 'b', env, storage);
   });
@@ -100,10 +95,7 @@ describe('usage plans across two gateway processes (PostgreSQL + Redis)', () => 
       n.proc.kill('SIGTERM');
       await exited;
     }
-    const client = new pg.Client({ connectionString: PG_URL });
-    await client.connect();
-    await client.query(`DROP SCHEMA IF EXISTS "${schema}" CASCADE`);
-    await client.end();
+    await schema?.drop();
     const redis = new Redis(REDIS_URL);
     const keys = await redis.keys(`${prefix}*`);
     if (keys.length) await redis.del(...keys);

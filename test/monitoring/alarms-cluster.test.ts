@@ -3,11 +3,9 @@
 // form one verifiable chain.
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { randomBytes } from 'node:crypto';
-import pg from 'pg';
 import { ADMIN_TOKEN, eventually, request, startTestGateway, type TestGateway } from '../helpers/gateway.ts';
+import { createTestSchema, type TestSchema } from '../helpers/pg-schema.ts';
 
-const PG_URL = process.env.PORTCULLIS_TEST_PG_URL ?? 'postgres://postgres@127.0.0.1:5432/test';
 const def = { apis: [{ name: 'c', stages: { prod: {} }, routes: [{ method: 'GET', path: '/v', integration: { type: 'mock', body: 'x' } }] }] };
 
 const admin = async (base: string, method: string, path: string, body?: unknown) => {
@@ -21,17 +19,13 @@ const admin = async (base: string, method: string, path: string, body?: unknown)
 const names = async (g: TestGateway) => ((await admin(g.adminUrl, 'GET', '/v1/alarms')).json.alarms as Array<{ name: string }>).map((a) => a.name);
 
 describe('runtime alarms on PostgreSQL', () => {
-  const schema = `pc_test_alarms_${randomBytes(4).toString('hex')}`;
+  let schema: TestSchema;
   let a: TestGateway;
   let b: TestGateway;
 
   before(async () => {
-    const client = new pg.Client({ connectionString: PG_URL });
-    await client.connect().catch((err) => {
-      throw new Error(`PostgreSQL is required for this test at ${PG_URL}: ${err.message}`);
-    });
-    await client.end();
-    const storage = `${PG_URL}?schema=${schema}`;
+    schema = await createTestSchema('alarms');
+    const { storage } = schema;
     a = await startTestGateway(def, { storage });
     b = await startTestGateway(def, { storage });
   });
@@ -39,10 +33,7 @@ describe('runtime alarms on PostgreSQL', () => {
   after(async () => {
     await a?.close();
     await b?.close();
-    const client = new pg.Client({ connectionString: PG_URL });
-    await client.connect();
-    await client.query(`DROP SCHEMA IF EXISTS "${schema}" CASCADE`);
-    await client.end();
+    await schema?.drop();
   });
 
   test('an alarm put through node A is evaluated by node B; a delete through B reaches A', async () => {
