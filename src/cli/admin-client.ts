@@ -1,11 +1,29 @@
 // The CLI's client for a running gateway's admin API (node:http/https, one connection per call so the
 // command exits as soon as it is done). Failures become AdminUnreachableError or AdminApiError.
+import type { Command } from 'commander';
 import http from 'node:http';
 import https from 'node:https';
 import type { AdminRole, AdminTokenRecord, DeploymentRecord, RevisionRecord, RevisionSummary } from '../store/ports.ts';
 import type { DefinitionProblem } from '../config/load.ts';
 
 export type PublicAdminToken = Omit<AdminTokenRecord, 'hash'>;
+
+/**
+ * What main.ts hands a command module: `remote(command, action)` wires an action that talks to the admin
+ * API (--admin-url, --token, --json, and errors written for a person), and the output it writes to.
+ */
+export type Remote = <A extends unknown[]>(
+  command: Command,
+  action: (client: AdminClient, options: { json?: boolean } & Record<string, unknown>, ...args: A) => Promise<number | void>,
+) => Command;
+
+export interface CommandIo {
+  out(line?: string): void;
+  err(line: string): void;
+  printJson(value: unknown): void;
+  setExitCode(code: number): void;
+  readonly env: NodeJS.ProcessEnv;
+}
 
 export interface DeployResponse {
   readonly revision: RevisionSummary;

@@ -1,18 +1,10 @@
 // `portcullis alarms ...`: alarm states and the source addresses alarms blocked, through the admin API
 // (docs/monitoring.md). Alarms themselves are defined in the definition's `monitoring` section.
 import type { Command } from 'commander';
-import type { AdminClient } from './admin-client.ts';
+import type { CommandIo, Remote } from './admin-client.ts';
 import { formatTable, formatTime } from './format.ts';
 
-type Remote = <A extends unknown[]>(
-  command: Command,
-  action: (client: AdminClient, options: { json?: boolean } & Record<string, unknown>, ...args: A) => Promise<number | void>,
-) => Command;
-
-interface Io {
-  out(line?: string): void;
-  printJson(value: unknown): void;
-}
+type Io = Pick<CommandIo, 'out' | 'printJson'>;
 
 interface AlarmRow {
   name: string;

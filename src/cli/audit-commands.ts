@@ -3,23 +3,13 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { type Command, InvalidArgumentError } from 'commander';
-import type { AdminClient } from './admin-client.ts';
+import type { CommandIo, Remote } from './admin-client.ts';
 import { formatTable, formatTime } from './format.ts';
 import { openStore } from '../store/open-store.ts';
 import { readPublicKeys, AUDIT_PUBLIC_KEY_FILE } from '../audit/signing-key.ts';
 import { verifyAuditTrail } from '../audit/verify.ts';
 
-type Remote = <A extends unknown[]>(
-  command: Command,
-  action: (client: AdminClient, options: { json?: boolean } & Record<string, unknown>, ...args: A) => Promise<number | void>,
-) => Command;
-
-interface Io {
-  out(line?: string): void;
-  printJson(value: unknown): void;
-  readonly env: NodeJS.ProcessEnv;
-  setExitCode(code: number): void;
-}
+type Io = Pick<CommandIo, 'out' | 'printJson' | 'env' | 'setExitCode'>;
 
 interface ListedEvent {
   sequenceNumber: number;

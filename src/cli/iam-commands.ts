@@ -11,20 +11,10 @@ import { formatPath, formatProblems, type DefinitionProblem } from '../config/pr
 import type { PublicAccessKey, PublicPrincipal, SessionCredentials } from '../iam/iam-service.ts';
 import { parsePolicy, type PolicyKind, type SimulateResult } from '../security/iam/index.ts';
 import type { IamPolicyRecord } from '../store/iam-port.ts';
-import type { AdminClient } from './admin-client.ts';
+import type { CommandIo, Remote } from './admin-client.ts';
 import { formatFields, formatTable, formatTime, plural } from './format.ts';
 
-type Remote = <A extends unknown[]>(
-  command: Command,
-  action: (client: AdminClient, options: { json?: boolean } & Record<string, unknown>, ...args: A) => Promise<number | void>,
-) => Command;
-
-interface Io {
-  out(line?: string): void;
-  err(line: string): void;
-  printJson(value: unknown): void;
-  setExitCode(code: number): void;
-}
+type Io = Pick<CommandIo, 'out' | 'err' | 'printJson' | 'setExitCode'>;
 
 const collect = (value: string, previous: string[] = []) => [...previous, value];
 

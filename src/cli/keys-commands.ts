@@ -4,19 +4,10 @@ import { readFile, writeFile } from 'node:fs/promises';
 import { type Command, InvalidArgumentError } from 'commander';
 import { csvField } from '../keys/csv.ts';
 import type { PublicKey, UsageReport } from '../keys/key-service.ts';
-import type { AdminClient } from './admin-client.ts';
+import type { CommandIo, Remote } from './admin-client.ts';
 import { formatFields, formatTable, formatTime, plural } from './format.ts';
 
-type Remote = <A extends unknown[]>(
-  command: Command,
-  action: (client: AdminClient, options: { json?: boolean } & Record<string, unknown>, ...args: A) => Promise<number | void>,
-) => Command;
-
-interface Io {
-  out(line?: string): void;
-  err(line: string): void;
-  printJson(value: unknown): void;
-}
+type Io = Pick<CommandIo, 'out' | 'err' | 'printJson'>;
 
 const DURATION = /^(\d+)(s|m|h|d)$/;
 const UNIT = { s: 1, m: 60, h: 3600, d: 86_400 } as const;
