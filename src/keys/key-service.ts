@@ -15,17 +15,8 @@ import { generateKeyId, generateKeyValue, importProblem, keyHint, type KeyHasher
 import { effectiveLimit, utcDay, windowEnd, windowStart } from './quota-window.ts';
 
 /** What the admin API shows of a key: never the hash, never the value. */
-export interface PublicKey {
-  readonly id: string;
-  readonly name: string;
-  readonly description: string;
-  readonly customerId: string | null;
-  readonly tags: Readonly<Record<string, string>>;
-  readonly enabled: boolean;
-  readonly createdAt: string;
-  readonly updatedAt: string;
-  readonly expiresAt: string | null;
-  readonly hint: string;
+export interface PublicKey
+  extends Pick<ApiKeyRecord, 'id' | 'name' | 'description' | 'customerId' | 'tags' | 'enabled' | 'createdAt' | 'updatedAt' | 'expiresAt' | 'hint'> {
   readonly rotatedValueValidUntil: string | null;
   readonly plans?: readonly string[];
 }
