@@ -5,6 +5,7 @@ import { checkLimit, hasErrorCode, normalizeTimestamp } from '../adapter-kit.ts'
 import type { ApiKeyRecord, ApiKeyStore, NewApiKey, UsageRow } from '../api-keys-port.ts';
 import { StoreConflictError, StoreNotFoundError } from '../ports.ts';
 import { checkNewApiKey, checkPatch, checkUsageDelta, DAY } from '../api-keys-kit.ts';
+import { inTransaction } from './pg-transaction.ts';
 
 export const postgresApiKeysSql = (s: string): string => `
   CREATE TABLE ${s}.api_keys (
@@ -76,19 +77,11 @@ export function createPostgresApiKeyStore(pool: pg.Pool, s: string, live: () => 
   };
   async function tx<T>(fn: (c: pg.PoolClient) => Promise<T>, bump = true): Promise<T> {
     live();
-    const c = await pool.connect();
-    try {
-      await c.query('BEGIN');
+    return inTransaction(pool, async (c) => {
       const out = await fn(c);
       if (bump) await c.query(`UPDATE ${s}.api_key_version SET version = version + 1 WHERE id = 1`);
-      await c.query('COMMIT');
       return out;
-    } catch (err) {
-      await c.query('ROLLBACK').catch(() => undefined);
-      throw err;
-    } finally {
-      c.release();
-    }
+    });
   }
   const conflict = (err: unknown, id: string): never => {
     if (hasErrorCode(err, [UNIQUE_VIOLATION])) {

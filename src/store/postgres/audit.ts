@@ -8,6 +8,7 @@ import {
   type AuditListOptions,
   type AuditStore,
 } from '../audit-port.ts';
+import { inTransaction } from './pg-transaction.ts';
 
 export const postgresAuditSql = (s: string): string => `
   CREATE TABLE ${s}.audit_events (
@@ -90,19 +91,10 @@ const LOCK_CLASS = 0x50434155;
 export function createPostgresAuditStore(pool: pg.Pool, s: string, live: () => void): AuditStore {
   async function locked<T>(fn: (c: pg.PoolClient) => Promise<T>): Promise<T> {
     live();
-    const c = await pool.connect();
-    try {
-      await c.query('BEGIN');
+    return inTransaction(pool, async (c) => {
       await c.query('SELECT pg_advisory_xact_lock($1, hashtext($2))', [LOCK_CLASS, s]);
-      const out = await fn(c);
-      await c.query('COMMIT');
-      return out;
-    } catch (err) {
-      await c.query('ROLLBACK').catch(() => undefined);
-      throw err;
-    } finally {
-      c.release();
-    }
+      return fn(c);
+    });
   }
   const headSql = `SELECT * FROM ${s}.audit_events ORDER BY seq DESC LIMIT 1`;
 

@@ -5,6 +5,7 @@ import { hasErrorCode, normalizeTimestamp } from '../adapter-kit.ts';
 import type { IamAccessKeyRecord, IamPolicyRecord, IamPrincipalRecord, IamStore } from '../iam-port.ts';
 import { StoreConflictError, StoreNotFoundError } from '../ports.ts';
 import { checkNewAccessKey, checkNewPrincipal, checkPolicyInput, checkPrincipalPatch, checkStatus, checkType } from '../iam-kit.ts';
+import { inTransaction } from './pg-transaction.ts';
 
 export const postgresIamSql = (s: string): string => `
   CREATE TABLE ${s}.iam_policies (
@@ -87,19 +88,11 @@ export function createPostgresIamStore(pool: pg.Pool, s: string, live: () => voi
   };
   async function tx<T>(fn: (c: pg.PoolClient) => Promise<T>): Promise<T> {
     live();
-    const c = await pool.connect();
-    try {
-      await c.query('BEGIN');
+    return inTransaction(pool, async (c) => {
       const out = await fn(c);
       await c.query(`UPDATE ${s}.iam_version SET version = version + 1 WHERE id = 1`);
-      await c.query('COMMIT');
       return out;
-    } catch (err) {
-      await c.query('ROLLBACK').catch(() => undefined);
-      throw err;
-    } finally {
-      c.release();
-    }
+    });
   }
   const principal = async (c: pg.ClientBase, id: string) => (await c.query<PrincipalRow>(`${P_SELECT} WHERE p.id = $1`, [id])).rows[0];
   const attach = async (c: pg.ClientBase, id: string, names: readonly string[]) => {
