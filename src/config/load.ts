@@ -143,6 +143,38 @@ function fail(problems: PathProblem[]): LoadResult {
   return { ok: false, problems: sorted };
 }
 
+/**
+ * A definition is kept for as long as its revision is installed. The strings the YAML and JSON readers return
+ * are often slices of the source text (V8 keeps a string of 13 characters or more cut from a longer one as a
+ * view of it), so the whole text would stay alive with them; and every route repeats the same values
+ * ('GET', 'http_proxy', one URL template). Replaces, in place, each string with one flat copy per value.
+ */
+function compactStrings<T>(definition: T): T {
+  const copies = new Map<string, string>();
+  const compact = (value: unknown): unknown => {
+    if (typeof value === 'string') {
+      let copy = copies.get(value);
+      if (copy === undefined) {
+        copy = JSON.parse(JSON.stringify(value)) as string; // a new sequential string, not a slice
+        copies.set(copy, copy);
+      }
+      return copy;
+    }
+    if (typeof value === 'object' && value !== null && !Object.isFrozen(value)) {
+      if (Array.isArray(value)) {
+        for (let i = 0; i < value.length; i++) value[i] = compact(value[i]);
+      } else {
+        const record = value as Record<string, unknown>;
+        for (const key of Object.keys(record)) {
+          if (key !== '__proto__') record[key] = compact(record[key]);
+        }
+      }
+    }
+    return value;
+  };
+  return compact(definition) as T;
+}
+
 /** Parses and validates a definition. Never throws for a bad definition: problems are the result. */
 export function parseDefinition(source: string | Uint8Array, options: ParseOptions = {}): LoadResult {
   const maxBytes = options.maxBytes ?? DEFAULT_MAX_BYTES;
@@ -185,7 +217,7 @@ export function parseDefinition(source: string | Uint8Array, options: ParseOptio
     const parsed = DefinitionSchema.safeParse(value, { error: () => DEFAULT_MESSAGE });
     if (!parsed.success) problems.push(...problemsFromIssues(parsed.error.issues, value, DefinitionSchema));
     else problems.push(...checkDefinition(parsed.data));
-    if (parsed.success && problems.length === 0) return { ok: true, definition: parsed.data, format };
+    if (parsed.success && problems.length === 0) return { ok: true, definition: compactStrings(parsed.data), format };
   }
 
   const positions = read.locate(problems.map((p) => p.path));

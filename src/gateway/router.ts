@@ -34,21 +34,46 @@ interface Route<T> {
 }
 
 interface Node<T> {
+  /**
+   * Static children. Most nodes have one (10,000 routes `/r{i}/{id}/items` make 10,000 `{id}` nodes with
+   * only `items` below), so the first child is held in two fields and a Map is made only for a second one.
+   */
+  staticSegment: string | null;
+  staticChild: Node<T> | null;
   statics: Map<string, Node<T>> | null;
   param: Node<T> | null;
   /** Routes ending in {name+} at this depth: they take one or more of the remaining segments. */
   greedy: Node<T> | null;
-  /** Method → route; a null-prototype object so a method named "__proto__" finds nothing. */
-  methods: Record<string, Route<T>> | null;
+  /**
+   * Method → route as [method, route, method, route, ...], exact size: a node has one method or a few, a
+   * short scan is as fast as a hash lookup, and nothing here is looked up by property name (no "__proto__").
+   */
+  methods: ReadonlyArray<string | Route<T>> | null;
   any: Route<T> | null;
 }
 
-const newNode = <T>(): Node<T> => ({ statics: null, param: null, greedy: null, methods: null, any: null });
+const newNode = <T>(): Node<T> => ({ staticSegment: null, staticChild: null, statics: null, param: null, greedy: null, methods: null, any: null });
+
+const NO_NAMES: readonly string[] = Object.freeze([]);
 
 const PARAM_NAME = /^[A-Za-z0-9_]+$/;
 
+function methodRoute<T>(methods: ReadonlyArray<string | Route<T>> | null, method: string): Route<T> | undefined {
+  if (methods !== null) {
+    for (let i = 0; i < methods.length; i += 2) {
+      if (methods[i] === method) return methods[i + 1] as Route<T>;
+    }
+  }
+  return undefined;
+}
+
 function pick<T>(node: Node<T>, method: string): Route<T> | undefined {
-  return node.methods?.[method] ?? node.any ?? undefined;
+  return methodRoute(node.methods, method) ?? node.any ?? undefined;
+}
+
+function staticChild<T>(node: Node<T>, segment: string): Node<T> | undefined {
+  if (node.staticSegment === segment) return node.staticChild!;
+  return node.statics === null ? undefined : node.statics.get(segment);
 }
 
 function decodeSegment(segment: string): string {
@@ -66,8 +91,8 @@ function decodeSegment(segment: string): string {
 function match<T>(node: Node<T>, segments: string[], i: number, method: string, captures: string[]): Route<T> | undefined {
   if (i === segments.length) return pick(node, method);
   const segment = segments[i];
-  if (node.statics !== null) {
-    const child = node.statics.get(segment);
+  if (node.staticChild !== null) {
+    const child = staticChild(node, segment);
     if (child !== undefined) {
       const found = match(child, segments, i + 1, method, captures);
       if (found !== undefined) return found;
@@ -114,6 +139,8 @@ export function createRouter<T>(): Router<T> {
   // Templates with no parameters, by their text: one hash lookup answers most requests to static routes.
   const exact = new Map<string, Node<T>>();
   let size = 0;
+  // Routes with the same parameter names share one frozen list.
+  const nameLists = new Map<string, readonly string[]>();
 
   function add(method: string, template: string, value: T): void {
     if (!template.startsWith('/')) throw new Error(`route path must start with "/": ${JSON.stringify(template)}`);
@@ -139,20 +166,33 @@ export function createRouter<T>(): Router<T> {
         }
       } else {
         if (/[{}%]/.test(part)) throw new Error(`invalid segment ${JSON.stringify(part)} in ${JSON.stringify(template)}`);
-        node.statics ??= new Map();
-        let child = node.statics.get(part);
-        if (child === undefined) node.statics.set(part, (child = newNode()));
+        let child = staticChild(node, part);
+        if (child === undefined) {
+          child = newNode();
+          if (node.staticChild === null) {
+            node.staticSegment = part;
+            node.staticChild = child;
+          } else {
+            node.statics ??= new Map();
+            node.statics.set(part, child);
+          }
+        }
         node = child;
       }
     }
-    const route: Route<T> = { value, names };
+    let shared = NO_NAMES;
+    if (names.length) {
+      const key = names.join('/');
+      shared = nameLists.get(key) ?? Object.freeze(names.slice());
+      nameLists.set(key, shared);
+    }
+    const route: Route<T> = { value, names: shared };
     if (method === 'ANY') {
       if (node.any !== null) throw new Error(`duplicate route ANY ${template}`);
       node.any = route;
     } else {
-      node.methods ??= Object.create(null) as Record<string, Route<T>>;
-      if (node.methods[method] !== undefined) throw new Error(`duplicate route ${method} ${template}`);
-      node.methods[method] = route;
+      if (methodRoute(node.methods, method) !== undefined) throw new Error(`duplicate route ${method} ${template}`);
+      node.methods = node.methods === null ? [method, route] : node.methods.concat(method, route);
     }
     if (isStatic) exact.set(template, node);
     size++;

@@ -1,6 +1,8 @@
 // Generates development certificates (a local CA, server and client certificates) with selfsigned, for
 // `portcullis certs dev` and the tests. ECDSA P-256 and SHA-256: fast, and accepted by AWS's rules.
-import { generate } from 'selfsigned';
+// selfsigned (with @peculiar/x509, asn1js and reflect-metadata) is loaded on first use: the CLI module that
+// offers `certs dev` is part of every `portcullis serve`, which never generates a certificate.
+const generate: typeof import('selfsigned').generate = async (...args) => (await import('selfsigned')).generate(...args);
 
 export interface Pem {
   readonly cert: string;

@@ -1,4 +1,4 @@
-// Compiles an http_proxy integration URL once per route and stage: stage variables substituted, the
+// Compiles an http_proxy integration URL once per stage and template: stage variables substituted, the
 // origin fixed, {param} placeholders filled per request with percent-encoded path parameters.
 //
 // Security: parameter values are decoded by the router, so each is re-encoded as ONE path segment
@@ -42,6 +42,14 @@ const GREEDY = 1;
 const QUERY = 2;
 type Kind = typeof SEGMENT | typeof GREEDY | typeof QUERY;
 
+/**
+ * Compiled templates are immutable and depend only on the substituted text and the greedy parameters, so
+ * routes of one stage that proxy to the same URL template share one (10,000 routes to
+ * `${stageVariables.up}/{id}` compile it once). Keyed by the stage-variables object: a stage's cache goes
+ * with its snapshot.
+ */
+const shared = new WeakMap<object, Map<string, CompiledUrlTemplate>>();
+
 export function compileUrlTemplate(
   template: string,
   stageVariables: Readonly<Record<string, string>>,
@@ -53,6 +61,16 @@ export function compileUrlTemplate(
     return value;
   });
   if (substituted.includes('${')) throw new UrlTemplateError(`unsupported substitution in "${substituted}"`);
+
+  let cache = shared.get(stageVariables);
+  if (cache === undefined) shared.set(stageVariables, (cache = new Map()));
+  const key = JSON.stringify([substituted, options.greedyParameters ?? []]);
+  let compiled = cache.get(key);
+  if (compiled === undefined) cache.set(key, (compiled = compile(substituted, options)));
+  return compiled;
+}
+
+function compile(substituted: string, options: UrlTemplateOptions): CompiledUrlTemplate {
 
   const m = URL_PARTS.exec(substituted);
   if (!m) throw new UrlTemplateError(`"${substituted}" is not an absolute http:// or https:// URL`);
@@ -82,18 +100,22 @@ export function compileUrlTemplate(
 
   const greedy = new Set(options.greedyParameters ?? []);
   greedy.add('proxy');
-  const literals: string[] = [];
-  const names: string[] = [];
-  const kinds: Kind[] = [];
+  const literalList: string[] = [];
+  const nameList: string[] = [];
+  const kindList: Kind[] = [];
   let last = 0;
   for (const p of rest.matchAll(PLACEHOLDER)) {
-    literals.push(checkLiteral(rest.slice(last, p.index), substituted));
-    names.push(p[1]);
-    kinds.push(hasQuery && p.index > q ? QUERY : p[2] === '+' || greedy.has(p[1]) ? GREEDY : SEGMENT);
+    literalList.push(checkLiteral(rest.slice(last, p.index), substituted));
+    nameList.push(p[1]);
+    kindList.push(hasQuery && p.index > q ? QUERY : p[2] === '+' || greedy.has(p[1]) ? GREEDY : SEGMENT);
     last = p.index + p[0].length;
   }
-  literals.push(checkLiteral(rest.slice(last), substituted));
+  literalList.push(checkLiteral(rest.slice(last), substituted));
 
+  // Exact-size copies: arrays grown by push keep spare capacity (about 150 bytes each).
+  const literals = literalList.slice();
+  const names = nameList.slice();
+  const kinds = kindList.slice();
   const n = names.length;
   const head = literals[0];
 
