@@ -207,6 +207,31 @@ describe('headers', () => {
     assert.equal(seen2.headers['x-forwarded-host'], `127.0.0.1:${gw.port}`);
   });
 
+  test('headers a stage queued in ctx.gatewayHeaders (RateLimit) reach the client beside the upstream headers', async () => {
+    const up = await upstream((_req, res) => {
+      res.setHeader('x-up', '1');
+      res.setHeader('set-cookie', ['a=1', 'b=2']);
+      res.end('x');
+    });
+    const proxy = createHttpProxyIntegration(HttpProxyIntegrationSchema.parse({ type: 'http_proxy', url: up.url }), {
+      stageVariables: {},
+      pools,
+      maxRequestBodyBytes: 1024,
+    });
+    const gw = await startTestGateway((ctx) => {
+      ctx.gatewayHeaders.push('RateLimit-Policy', '"burst";q=2;w=2', 'RateLimit', '"burst";r=1;t=1');
+      return proxy(ctx);
+    });
+    cleanups.push(() => gw.close());
+    const r = await request(gw.url, { dispatcher: client });
+    assert.equal(await r.body.text(), 'x');
+    assert.equal(r.headers['ratelimit-policy'], '"burst";q=2;w=2');
+    assert.equal(r.headers.ratelimit, '"burst";r=1;t=1');
+    assert.equal(r.headers['x-up'], '1');
+    assert.deepEqual(r.headers['set-cookie'], ['a=1', 'b=2']);
+    assert.match(String(r.headers['x-amzn-requestid']), /^00000000-/);
+  });
+
   test("the gateway's request-id headers win: the upstream's copies arrive as x-amzn-Remapped-*", async () => {
     const up = await upstream((_req, res) => {
       res.setHeader('x-amzn-RequestId', 'from-upstream');

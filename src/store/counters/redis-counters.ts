@@ -259,6 +259,9 @@ export class RedisCounters implements CounterStore {
       commandTimeout: commandTimeoutMs,
       connectTimeout: connectTimeoutMs,
       retryStrategy: (times) => Math.min(50 * 2 ** Math.min(times, 10), reconnectMaxDelayMs),
+      // Decisions issued in the same event-loop turn (concurrent requests) leave in one write and their
+      // replies arrive in one read: fewer syscalls per request for the gateway and for redis-server.
+      enableAutoPipelining: true,
     });
     this.#redis.on('ready', () => this.#markOk());
     this.#redis.on('error', (err: Error) => this.#markFailed(err));

@@ -30,13 +30,16 @@ function harness(extra: Record<string, unknown>, counters: CounterStore = create
   const routePlan = plansForRoute(def, 'pets', 'abcdef0123', 'prod', 'GET', '/pets').get('p')!;
   const usage: UsageIdentity = { plan: routePlan, keyId: 'key1', subscribedAtMs: START - 86_400_000, specs: new WeakMap() };
   const call = async () => {
-    const headers: Record<string, string> = {};
+    const gatewayHeaders: string[] = [];
     const ctx = {
       extensions: { [USAGE_EXTENSION]: usage },
       identity: { apiKey: 'abc123def456' },
-      res: { headersSent: false, setHeader: (k: string, v: string) => (headers[k] = v) },
+      res: { headersSent: false },
+      gatewayHeaders,
     } as unknown as RequestContext;
     const r = await fn(ctx);
+    const headers: Record<string, string> = {};
+    for (let i = 0; i < gatewayHeaders.length; i += 2) headers[gatewayHeaders[i]] = gatewayHeaders[i + 1];
     return { denial: r as Denial | undefined, headers };
   };
   return { clock, reports, counted, call };

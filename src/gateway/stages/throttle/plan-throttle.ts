@@ -81,7 +81,8 @@ export function createPlanThrottle(deps: ThrottleDeps, routeBuckets: readonly La
   const { counters, clock, usage: recorder, onReportOnly } = deps;
   const routeSpecs: readonly BucketSpec[] = routeBuckets.map((b) => b.spec);
 
-  function setRateLimitHeaders(target: RequestContext['res'] | Record<string, string>, plan: RoutePlan, bucket: BucketDecision | undefined, quota: QuotaDecision | undefined, endMs: number, now: number): void {
+  /** Adds the IETF RateLimit headers, to a response's gateway headers (name/value pairs) or to a denial's headers. */
+  function setRateLimitHeaders(target: string[] | Record<string, string>, plan: RoutePlan, bucket: BucketDecision | undefined, quota: QuotaDecision | undefined, endMs: number, now: number): void {
     let value = '';
     const t = plan.throttle;
     if (t && bucket) {
@@ -89,14 +90,14 @@ export function createPlanThrottle(deps: ThrottleDeps, routeBuckets: readonly La
       value = `"burst";r=${bucket.remaining};t=${t.rateLimit > 0 ? Math.ceil(missing / t.rateLimit) : 0}`;
     }
     if (plan.quota && quota) value += `${value ? ', ' : ''}"quota";r=${quota.remaining};t=${Math.max(0, Math.ceil((endMs - now) / 1000))}`;
-    if ('setHeader' in target && typeof target.setHeader === 'function') {
-      const res = target as RequestContext['res'];
-      res.setHeader('RateLimit-Policy', policyOf(plan));
-      if (value) res.setHeader('RateLimit', value);
+    if (Array.isArray(target)) {
+      // Through ctx.gatewayHeaders, so the proxy keeps Node's one-array writeHead (a setHeader here would
+      // send every upstream header through removeHeader + appendHeader).
+      target.push('RateLimit-Policy', policyOf(plan));
+      if (value) target.push('RateLimit', value);
     } else {
-      const h = target as Record<string, string>;
-      h['RateLimit-Policy'] = policyOf(plan);
-      if (value) h.RateLimit = value;
+      target['RateLimit-Policy'] = policyOf(plan);
+      if (value) target.RateLimit = value;
     }
   }
 
@@ -108,7 +109,7 @@ export function createPlanThrottle(deps: ThrottleDeps, routeBuckets: readonly La
 
     const accept = (bucket: BucketDecision | undefined, q: QuotaDecision | undefined): StageResult => {
       recorder?.count(u, now);
-      if (plan.rateLimitHeaders && !ctx.res.headersSent) setRateLimitHeaders(ctx.res, plan, bucket, q, endMs, now);
+      if (plan.rateLimitHeaders && !ctx.res.headersSent) setRateLimitHeaders(ctx.gatewayHeaders, plan, bucket, q, endMs, now);
       return undefined;
     };
 
