@@ -20,9 +20,18 @@ export type ConditionGetter = (lowerCaseKey: string) => ContextValue | undefined
 const PRINCIPAL_TAG = 'aws:principaltag/';
 const API_KEY_ID = API_KEY_ID_CONDITION_KEY.toLowerCase();
 
+// Requests in the same second share the string (a busy gateway formats it once a second).
+let lastSecond = Number.NaN;
+let lastIso = '';
+
 /** AWS's aws:CurrentTime form: ISO 8601 UTC without milliseconds. */
 function isoSeconds(ms: number): string {
-  return new Date(Math.floor(ms / 1000) * 1000).toISOString().replace('.000Z', 'Z');
+  const second = Math.floor(ms / 1000);
+  if (second !== lastSecond) {
+    lastIso = new Date(second * 1000).toISOString().replace('.000Z', 'Z');
+    lastSecond = second;
+  }
+  return lastIso;
 }
 
 function header(ctx: RequestContext, name: string): string | undefined {
