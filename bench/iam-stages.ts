@@ -11,6 +11,7 @@ import { parsePolicy } from '../src/security/iam/index.ts';
 import { authorizeStage } from '../src/gateway/stages/authorize/stage.ts';
 import { iamAuthStage } from '../src/gateway/stages/iam-auth/stage.ts';
 import type { DirectoryAccessKey, IamDirectory } from '../src/iam/iam-directory.ts';
+import { RESOURCE_POLICY } from './iam.ts';
 import type { RequestContext } from '../src/gateway/pipeline/context.ts';
 import type { StageFn } from '../src/gateway/pipeline/stage.ts';
 
@@ -18,19 +19,6 @@ const NOW = Date.UTC(2026, 5, 1, 12);
 const clock = createFakeClock(NOW);
 const SECRET = 'wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY';
 const KEY_ID = 'AKIAIOSFODNN7EXAMPLE';
-
-const RESOURCE_POLICY = {
-  Version: '2012-10-17',
-  Statement: [
-    {
-      Sid: 'AllowLocalAndOffice', Effect: 'Allow', Principal: '*', Action: 'execute-api:Invoke',
-      Resource: ['execute-api:/prod/GET/bench', 'execute-api:/prod/POST/pets', 'execute-api:/*/GET/health'],
-      Condition: { IpAddress: { 'aws:SourceIp': ['127.0.0.0/8', '10.0.0.0/8', '2001:db8::/32'] }, DateGreaterThan: { 'aws:CurrentTime': '2026-01-01T00:00:00Z' } },
-    },
-    { Sid: 'DenyAdminOutsideOffice', Effect: 'Deny', Principal: '*', Action: 'execute-api:*', Resource: 'execute-api:/*/*/admin/*', Condition: { NotIpAddress: { 'aws:SourceIp': '10.1.0.0/16' } } },
-    { Sid: 'DenyBadBots', Effect: 'Deny', Principal: '*', Action: 'execute-api:Invoke', Resource: 'execute-api:/*', Condition: { StringLike: { 'aws:UserAgent': ['*badbot*', 'curl/7.1*'] } } },
-  ],
-};
 
 function build(auth: 'none' | 'iam', resourcePolicy: object | undefined) {
   const def = DefinitionSchema.parse({

@@ -7,18 +7,8 @@ import { SignatureV4 } from '@smithy/signature-v4';
 import { HttpRequest } from '@smithy/protocol-http';
 import { Sha256 } from '@aws-crypto/sha256-js';
 
-interface Result { name: string; rps: number; p50: number; p99: number; errors: number; cpuUs?: number }
-interface Helpers {
-  upstream: string;
-  adminToken: string;
-  definition(upstream: string): { settings: object; apis: Array<{ routes: object[] } & Record<string, unknown>> };
-  startGateway(name: string, def: object, env?: Record<string, string>): Promise<{ url: string; adminUrl: string; proc: ChildProcess }>;
-  stop(p: ChildProcess): Promise<void>;
-  load(name: string, url: string, opts?: { headers?: Record<string, string>; pid?: number }): Promise<Result>;
-}
-
 /** The resource policy of bench/iam-policy.ts, with the API id wildcarded: the bench API's id is derived from its name. */
-const RESOURCE_POLICY = {
+export const RESOURCE_POLICY = {
   Version: '2012-10-17',
   Statement: [
     {
@@ -30,6 +20,17 @@ const RESOURCE_POLICY = {
     { Sid: 'DenyBadBots', Effect: 'Deny', Principal: '*', Action: 'execute-api:Invoke', Resource: 'execute-api:/*', Condition: { StringLike: { 'aws:UserAgent': ['*badbot*', 'curl/7.1*'] } } },
   ],
 };
+
+interface Result { name: string; rps: number; p50: number; p99: number; errors: number; cpuUs?: number }
+interface Helpers {
+  upstream: string;
+  adminToken: string;
+  definition(upstream: string): { settings: object; apis: Array<{ routes: object[] } & Record<string, unknown>> };
+  startGateway(name: string, def: object, env?: Record<string, string>): Promise<{ url: string; adminUrl: string; proc: ChildProcess }>;
+  stop(p: ChildProcess): Promise<void>;
+  load(name: string, url: string, opts?: { headers?: Record<string, string>; pid?: number }): Promise<Result>;
+}
+
 
 async function admin(h: Helpers, base: string, method: string, path: string, body?: unknown) {
   const res = await fetch(base + path, { method, headers: { authorization: `Bearer ${h.adminToken}`, 'content-type': 'application/json' }, ...(body ? { body: JSON.stringify(body) } : {}) });
