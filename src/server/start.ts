@@ -389,6 +389,7 @@ export async function startGateway(options: StartOptions): Promise<RunningGatewa
       const onSigterm = () => onTerm('SIGTERM');
       const onSigint = () => onTerm('SIGINT');
       const onSighup = () => {
+        accessLog.reopen(); // a plain access-log file moved by logrotate (postrotate: kill -HUP)
         void reload('SIGHUP');
         void https?.listener.reload();
       };
