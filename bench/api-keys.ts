@@ -1,18 +1,8 @@
 // Benchmark scenarios of issue 3 for bench/run.ts: "key + plan throttle + quota" (every request valid, limits
 // never reached) with in-process and Redis counters, and a gateway starting with 100,000 keys (time, RSS).
 import { randomBytes } from 'node:crypto';
-import { spawnSync, type ChildProcess } from 'node:child_process';
-
-interface Result { name: string; rps: number; p50: number; p99: number; errors: number; cpuUs?: number }
-interface Helpers {
-  upstream: string;
-  adminToken: string;
-  definition(upstream: string): { settings: object; apis: Array<{ routes: object[] } & Record<string, unknown>> };
-  startGateway(name: string, def: object, env?: Record<string, string>): Promise<{ url: string; adminUrl: string; proc: ChildProcess }>;
-  stop(p: ChildProcess): Promise<void>;
-  load(name: string, url: string, opts?: { headers?: Record<string, string>; pid?: number }): Promise<Result>;
-  rssMb(pid: number): number;
-}
+import { spawnSync } from 'node:child_process';
+import type { Helpers, Result } from './scenario-types.ts';
 
 function keyDefinition(h: Helpers, rateLimitHeaders = true) {
   const d = h.definition(h.upstream);

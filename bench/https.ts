@@ -3,20 +3,9 @@
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import tls from 'node:tls';
-import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
 import { createCa, issueCertificate } from '../src/tls/dev-certs.ts';
-
-interface Result { name: string; rps: number; p50: number; p99: number; errors: number; cpuUs?: number }
-interface Helpers {
-  upstream: string;
-  tmp: string;
-  definition(upstream: string): { settings: object; apis: Array<{ name: string; stages: object; routes: object[] } & Record<string, unknown>> };
-  startGateway(name: string, def: object, env?: Record<string, string>, extraArgs?: string[]): Promise<{ url: string; adminUrl: string; proc: ChildProcess }>;
-  freePort(): Promise<number>;
-  waitPort(port: number): Promise<void>;
-  stop(p: ChildProcess): Promise<void>;
-  load(name: string, url: string, opts?: { headers?: Record<string, string>; pid?: number }): Promise<Result>;
-}
+import type { Helpers, Result } from './scenario-types.ts';
 
 export async function runHttpsScenarios(h: Helpers, results: Result[], notes: string[]): Promise<void> {
   const dir = join(h.tmp, 'https-certs');

@@ -2,10 +2,10 @@
 // run: the route with a realistic resource policy (3 statements, 3 conditions, wildcards; target 0.95x), and
 // SigV4 with an identity policy (target 0.8x). The signed request is signed once by the AWS SDK's signer and
 // replayed (valid for 5 minutes), so the load generator measures the gateway's verification, not signing.
-import type { ChildProcess } from 'node:child_process';
 import { SignatureV4 } from '@smithy/signature-v4';
 import { HttpRequest } from '@smithy/protocol-http';
 import { Sha256 } from '@aws-crypto/sha256-js';
+import type { Helpers, Result } from './scenario-types.ts';
 
 /** The resource policy of bench/iam-policy.ts, with the API id wildcarded: the bench API's id is derived from its name. */
 export const RESOURCE_POLICY = {
@@ -20,16 +20,6 @@ export const RESOURCE_POLICY = {
     { Sid: 'DenyBadBots', Effect: 'Deny', Principal: '*', Action: 'execute-api:Invoke', Resource: 'execute-api:/*', Condition: { StringLike: { 'aws:UserAgent': ['*badbot*', 'curl/7.1*'] } } },
   ],
 };
-
-interface Result { name: string; rps: number; p50: number; p99: number; errors: number; cpuUs?: number }
-interface Helpers {
-  upstream: string;
-  adminToken: string;
-  definition(upstream: string): { settings: object; apis: Array<{ routes: object[] } & Record<string, unknown>> };
-  startGateway(name: string, def: object, env?: Record<string, string>): Promise<{ url: string; adminUrl: string; proc: ChildProcess }>;
-  stop(p: ChildProcess): Promise<void>;
-  load(name: string, url: string, opts?: { headers?: Record<string, string>; pid?: number }): Promise<Result>;
-}
 
 
 async function admin(h: Helpers, base: string, method: string, path: string, body?: unknown) {

@@ -1,17 +1,7 @@
 // Benchmark scenarios of issue 7 for bench/run.ts: the cost of JSON access logging to a file plus metrics, against
 // both off, in the same run (alternating runs to spread the machine's noise), and with the built-in alarm rules on.
-import type { ChildProcess } from 'node:child_process';
 import { join } from 'node:path';
-
-interface Result { name: string; rps: number; p50: number; p99: number; errors: number; cpuUs?: number }
-interface Helpers {
-  upstream: string;
-  tmp: string;
-  definition(upstream: string): { settings: Record<string, unknown>; apis: object[] };
-  startGateway(name: string, def: object, env?: Record<string, string>): Promise<{ url: string; proc: ChildProcess }>;
-  stop(p: ChildProcess): Promise<void>;
-  load(name: string, url: string, opts?: { pid?: number }): Promise<Result>;
-}
+import type { Helpers, Result } from './scenario-types.ts';
 
 export async function runObservabilityScenarios(h: Helpers, results: Result[], notes: string[], rounds = 3): Promise<void> {
   const base = h.definition(h.upstream);

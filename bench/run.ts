@@ -7,6 +7,7 @@ import net from 'node:net';
 import { tmpdir, cpus, totalmem } from 'node:os';
 import { join } from 'node:path';
 import { stringify } from 'yaml';
+import type { Helpers, Result } from './scenario-types.ts';
 
 const root = new URL('..', import.meta.url).pathname;
 const args = new Map<string, string>();
@@ -17,16 +18,8 @@ const CONNECTIONS = Number(args.get('connections') ?? 50);
 const ONLY = args.get('only')?.split(',');
 const useWrk = !args.has('autocannon') && spawnSync('wrk', ['--version']).error === undefined;
 
-interface Result {
-  name: string;
-  rps: number;
-  p50: number;
-  p99: number;
-  errors: number;
-  /** CPU time (user + system) of the process under test per request, µs: steadier than req/s on a shared machine. */
-  cpuUs?: number;
-}
 
+const ADMIN_TOKEN = 'pcat_bench_' + 'b'.repeat(40);
 const procs: ChildProcess[] = [];
 const tmp = mkdtempSync(join(tmpdir(), 'portcullis-bench-'));
 process.on('exit', () => {
@@ -139,7 +132,7 @@ async function startGateway(name: string, def: object, env: Record<string, strin
   const port = await freePort();
   const admin = await freePort();
   const proc = start(['bin/portcullis.js', 'serve', '--config', file, '--data-dir', dir, '--listen', `127.0.0.1:${port}`, '--admin-listen', `127.0.0.1:${admin}`, '--log-level', 'warn', ...extraArgs], {
-    PORTCULLIS_ADMIN_TOKEN: 'pcat_bench_' + 'b'.repeat(40),
+    PORTCULLIS_ADMIN_TOKEN: ADMIN_TOKEN,
     ...env,
   });
   await waitPort(port);
@@ -242,33 +235,31 @@ if (want('auth')) {
   await stop(fxProc);
 }
 
+/** What the scenario modules get (bench/scenario-types.ts). */
+const helpers: Helpers = { upstream, tmp, adminToken: ADMIN_TOKEN, definition, startGateway, freePort, waitPort, stop, load, rssMb };
+
 if (want('keys')) {
   // API keys and usage plans (issue 3): bench/api-keys.ts.
   const { runKeyScenarios } = await import('./api-keys.ts');
-  await runKeyScenarios(
-    { upstream, adminToken: 'pcat_bench_' + 'b'.repeat(40), definition, startGateway, stop, load, rssMb },
-    gatewayResult,
-    results,
-    notes,
-  );
+  await runKeyScenarios(helpers, gatewayResult, results, notes);
 }
 
 if (want('https')) {
   // HTTPS (issue 6): bench/https.ts.
   const { runHttpsScenarios } = await import('./https.ts');
-  await runHttpsScenarios({ upstream, tmp, definition, startGateway, freePort, waitPort, stop, load }, results, notes);
+  await runHttpsScenarios(helpers, results, notes);
 }
 
 if (want('iam')) {
   // Resource policy and SigV4 + identity policy (issues 4 and 5): bench/iam.ts.
   const { runIamScenarios } = await import('./iam.ts');
-  await runIamScenarios({ upstream, adminToken: 'pcat_bench_' + 'b'.repeat(40), definition, startGateway, stop, load }, gatewayResult, results, notes);
+  await runIamScenarios(helpers, gatewayResult, results, notes);
 }
 
 if (want('observability')) {
   // Access logging to a file and metrics against both off, and the alarm rules (issue 7): bench/observability.ts.
   const { runObservabilityScenarios } = await import('./observability.ts');
-  await runObservabilityScenarios({ upstream, tmp, definition, startGateway, stop, load }, results, notes);
+  await runObservabilityScenarios(helpers, results, notes);
 }
 
 const pad = (s: string, n: number) => s.padEnd(n);
