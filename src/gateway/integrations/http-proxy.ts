@@ -193,14 +193,17 @@ class Exchange implements Dispatcher.DispatchHandler {
     let hasLength: boolean;
     if (this.req.httpVersionMajor < 2) {
       // HTTP/1: one array handed to writeHead, Node's fast path when no stage set a header.
-      const head = this.ctx.gatewayHeaders.slice();
+      // The upstream's headers follow the gateway's own in ctx.gatewayHeaders (no copy per request).
+      const head = this.ctx.gatewayHeaders;
       const own = head.length;
       hasLength = collectResponseHeaders(raw, head);
       try {
         res.writeHead(statusCode, head);
       } catch (err) {
-        // An invalid upstream value: undici aborts and calls onError while PENDING (a 502 follows).
+        // An invalid upstream value: undici aborts and calls onError while PENDING, and the gateway response
+        // that follows must carry the gateway's headers only.
         for (let i = own; i < head.length; i += 2) res.removeHeader(head[i]);
+        head.length = own;
         throw err;
       }
     } else {
