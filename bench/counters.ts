@@ -4,6 +4,7 @@ import { randomBytes } from 'node:crypto';
 import { Redis } from 'ioredis';
 import { createMemoryCounters } from '../src/store/counters/memory-counters.ts';
 import { openRedisCounters } from '../src/store/counters/redis-counters.ts';
+import { LeasedCounters } from '../src/store/counters/leased-counters.ts';
 import type { BucketSpec } from '../src/store/counters/ports.ts';
 
 const args = new Map<string, string>();
@@ -77,6 +78,40 @@ async function benchRedis(): Promise<void> {
     await throughput('takeBuckets, 3 buckets, 64 in flight', 64, (i) => c.takeBuckets(threeBuckets, t0 + i));
     await throughput('consumeQuota, 1 in flight', 1, () => c.consumeQuota('q', 1e12, t0 + 86_400_000, t0));
     await throughput('consumeQuota, 64 in flight', 64, () => c.consumeQuota('q', 1e12, t0 + 86_400_000, t0));
+    const plan = { key: 'q', limit: 1e12, windowEndMs: t0 + 86_400_000 };
+    await throughput('3 buckets + quota in one call, 64 in flight', 64, (i) => c.takeBucketsAndQuota(threeBuckets, plan, t0 + i));
+  } finally {
+    await c.close();
+    const admin = new Redis(REDIS_URL);
+    const keys = await admin.keys(`${prefix}*`);
+    if (keys.length) await admin.del(...keys);
+    admin.disconnect();
+  }
+}
+
+/** The approximate mode: leases of 100 from Redis, spent locally; the same calls as the exact run above. */
+async function benchLeased(): Promise<void> {
+  const prefix = `pc-bench:${randomBytes(4).toString('hex')}:`;
+  let redis: Awaited<ReturnType<typeof openRedisCounters>>;
+  try {
+    redis = await openRedisCounters(REDIS_URL, { prefix, commandTimeoutMs: 1_000 });
+  } catch (err) {
+    console.log(`redis approximate: skipped (${(err as Error).message})`);
+    return;
+  }
+  const c = new LeasedCounters(redis);
+  console.log(`redis approximate (${c.location}, leases of up to 100 spent locally, reconciled every second):`);
+  const t0 = Date.now();
+  const plan = { key: 'q', limit: 1e12, windowEndMs: t0 + 86_400_000 };
+  try {
+    for (let i = 0; i < 50_000; i++) await c.takeBucketsAndQuota(threeBuckets, plan, t0);
+    const calls0 = c.stats().leaseCalls;
+    const local0 = c.stats().localDecisions;
+    await throughput('3 buckets + quota, 64 in flight', 64, (i) => c.takeBucketsAndQuota(threeBuckets, plan, t0 + i));
+    const { leaseCalls, localDecisions } = c.stats();
+    const calls = leaseCalls - calls0;
+    const local = localDecisions - local0;
+    console.log(`  ${calls} lease calls for ${calls + local} decisions (${((100 * local) / (calls + local)).toFixed(1)}% answered locally)`);
   } finally {
     await c.close();
     const admin = new Redis(REDIS_URL);
@@ -88,3 +123,4 @@ async function benchRedis(): Promise<void> {
 
 benchMemory();
 await benchRedis();
+await benchLeased();

@@ -7,7 +7,7 @@ import { systemClock, type Clock } from '../core/clock.ts';
 import { DefinitionError, formatProblems } from '../config/load.ts';
 import { openStore } from '../store/open-store.ts';
 import { openCounters } from '../store/counters/open-counters.ts';
-import { counterSettingsFromEnv, describeFailModes } from '../store/counters/counter-settings.ts';
+import { counterSettingsFromEnv, describeCounters, describeFailModes } from '../store/counters/counter-settings.ts';
 import { registerCounterMetrics } from '../observe/counter-metrics.ts';
 import { createLogger, type Logger } from '../observe/logger.ts';
 import type { LogDestination } from '../observe/destination.ts';
@@ -371,7 +371,7 @@ export async function startGateway(options: StartOptions): Promise<RunningGatewa
     const httpsUrl = https ? `https://${fmtHost(https.host)}:${https.port}` : undefined;
     if (httpsUrl) print(`HTTPS listening on ${httpsUrl} for ${plural(https!.listener.served().length, 'custom domain')}; plain HTTP: ${httpMode}`);
     const adminUrl = `http://${fmtHost(ad.host)}:${ad.port}`;
-    print(`Portcullis gateway listening on ${gatewayUrl} (admin API on ${adminUrl}, store: ${store.kind} ${store.location})`);
+    print(`Portcullis gateway listening on ${gatewayUrl} (admin API on ${adminUrl}, store: ${store.kind} ${store.location}, counters: ${describeCounters(counters, counterSettings)})`);
     const example = exampleCurl(runtime, gatewayUrl);
     if (example) print(`Try: ${example}`);
 

@@ -170,6 +170,178 @@ redis.call('PEXPIRE', KEYS[1], string.format('%d', math.ceil(wend - now + tonumb
 return 1
 `;
 
+/**
+ * Leases for the approximate mode (leased-counters.ts): takes up to `want` whole tokens from each bucket, and
+ * up to `want` counts of a quota, for a node to spend locally. KEYS[1..nb]: buckets, KEYS[nb+1] (optional):
+ * the quota hash. ARGV: nowMs, nb, then rateLimit, burstLimit, want per bucket, then (with a quota) limit,
+ * windowEndMs, want, graceMs. Every bucket must hold a whole token or nothing is taken (as TAKE_BUCKETS_LUA);
+ * each then gives min(want, whole tokens). The quota is asked only when the buckets allowed; it gives
+ * min(want, limit - used), nothing when that is below 1.
+ * Returns {allowed, remaining, retryAfterMs (-1 = never), deniedBy, then per bucket: granted, whole tokens left,
+ * then with a quota: granted, used, windowEndMs}.
+ */
+const LEASE_LUA = `
+local EPS = 1e-9
+local now = tonumber(ARGV[1])
+local nb = tonumber(ARGV[2])
+local tok, upd = {}, {}
+local deniedBy, worst, remaining = -1, -1, 0
+for i = 1, nb do
+  local rate = tonumber(ARGV[3 * i])
+  local cap = tonumber(ARGV[3 * i + 1])
+  local v = redis.call('HMGET', KEYS[i], 't', 'u')
+  local t, u = cap, now
+  if v[1] then
+    t = tonumber(v[1])
+    u = tonumber(v[2])
+    if t > cap then t = cap end
+    if now > u then
+      t = t + (now - u) * rate / 1000
+      if t > cap then t = cap end
+      u = now
+    end
+  end
+  tok[i] = t
+  upd[i] = u
+  if t + EPS < 1 then
+    local wait = math.huge
+    if rate > 0 and cap + EPS >= 1 then
+      wait = math.max(1, math.ceil((1 - t - EPS) * 1000 / rate))
+    end
+    if wait > worst then
+      worst = wait
+      deniedBy = i - 1
+      remaining = math.floor(t + EPS)
+    end
+  end
+end
+if deniedBy >= 0 then
+  if worst == math.huge then worst = -1 end
+  return {0, remaining, worst, deniedBy}
+end
+local out = {1, 0, 0, -1}
+for i = 1, nb do
+  local rate = tonumber(ARGV[3 * i])
+  local cap = tonumber(ARGV[3 * i + 1])
+  local want = tonumber(ARGV[3 * i + 2])
+  local g = math.floor(tok[i] + EPS)
+  if g > want then g = want end
+  local t = tok[i] - g
+  if t < 0 then t = 0 end
+  redis.call('HSET', KEYS[i], 't', string.format('%.17g', t), 'u', string.format('%.17g', upd[i]))
+  if rate > 0 then
+    local ttl = math.ceil((cap - t) * 1000 / rate) + 1000
+    if ttl > 1e15 then ttl = 1e15 end
+    redis.call('PEXPIRE', KEYS[i], string.format('%d', ttl))
+  else
+    redis.call('PERSIST', KEYS[i])
+  end
+  out[#out + 1] = g
+  out[#out + 1] = math.floor(t + EPS)
+end
+if #KEYS > nb then
+  local q = 3 * nb + 3
+  local qkey = KEYS[nb + 1]
+  local limit = tonumber(ARGV[q])
+  local wend = tonumber(ARGV[q + 1])
+  local want = tonumber(ARGV[q + 2])
+  local grace = tonumber(ARGV[q + 3])
+  local qv = redis.call('HMGET', qkey, 'n', 'e')
+  local used = 0
+  if qv[1] and tonumber(qv[2]) >= wend then
+    used = tonumber(qv[1])
+    wend = tonumber(qv[2])
+  end
+  local g = limit - used
+  if g > want then g = want end
+  if g < 1 then
+    g = 0
+  else
+    used = used + g
+    redis.call('HSET', qkey, 'n', string.format('%d', used), 'e', string.format('%d', wend))
+    redis.call('PEXPIRE', qkey, string.format('%d', math.ceil(math.max(1, wend - now) + grace)))
+  end
+  out[#out + 1] = g
+  out[#out + 1] = used
+  out[#out + 1] = wend
+end
+return out
+`;
+
+/**
+ * Gives unspent leases back. KEYS[1..nb]: buckets, then quota hashes. ARGV: nowMs, nb, then rateLimit,
+ * burstLimit, tokens per bucket, then count, windowEndMs per quota. A bucket takes its tokens back up to its
+ * burst (a missing bucket is full: nothing to give back to); a quota gives its counts back only while its window
+ * is the one they were leased in (a later window already started from 0).
+ */
+const RETURN_LEASES_LUA = `
+local EPS = 1e-9
+local now = tonumber(ARGV[1])
+local nb = tonumber(ARGV[2])
+for i = 1, nb do
+  local rate = tonumber(ARGV[3 * i])
+  local cap = tonumber(ARGV[3 * i + 1])
+  local back = tonumber(ARGV[3 * i + 2])
+  local v = redis.call('HMGET', KEYS[i], 't', 'u')
+  if v[1] then
+    local t = tonumber(v[1])
+    local u = tonumber(v[2])
+    if t > cap then t = cap end
+    if now > u then
+      t = t + (now - u) * rate / 1000
+      u = now
+    end
+    t = t + back
+    if t > cap then t = cap end
+    if rate > 0 and t + EPS >= cap then
+      redis.call('DEL', KEYS[i])
+    else
+      redis.call('HSET', KEYS[i], 't', string.format('%.17g', t), 'u', string.format('%.17g', u))
+      if rate > 0 then
+        redis.call('PEXPIRE', KEYS[i], string.format('%d', math.ceil((cap - t) * 1000 / rate) + 1000))
+      end
+    end
+  end
+end
+local a = 3 * nb + 3
+for j = nb + 1, #KEYS do
+  local count = tonumber(ARGV[a])
+  local wend = tonumber(ARGV[a + 1])
+  a = a + 2
+  local qv = redis.call('HMGET', KEYS[j], 'n', 'e')
+  if qv[1] and tonumber(qv[2]) == wend then
+    local n = tonumber(qv[1]) - count
+    if n < 0 then n = 0 end
+    redis.call('HSET', KEYS[j], 'n', string.format('%d', n))
+  end
+end
+return 1
+`;
+
+/** A quota to lease counts from, with the lease call. */
+export interface QuotaLeaseRequest extends QuotaRequest {
+  readonly want: number;
+}
+
+/** What a lease call answers: the decision, and what each bucket and the quota gave. */
+export interface LeaseReply {
+  readonly buckets: BucketDecision;
+  /** Per bucket of the call, whole tokens given (the caller spends one at once); empty when refused or degraded. */
+  readonly granted: readonly number[];
+  /** Per bucket, whole tokens the shared bucket kept after the lease. */
+  readonly left: readonly number[];
+  /** Undefined when no quota was asked, the buckets refused, or the store could not be asked (see `failed`). */
+  readonly quota?: { readonly granted: number; readonly used: number; readonly windowEndMs: number };
+  /** The fail-mode decision when Redis could not be asked (nothing was leased). */
+  readonly failed?: CombinedDecision;
+}
+
+/** Unspent leases to give back. */
+export interface LeaseReturn {
+  readonly buckets: ReadonlyArray<{ readonly spec: BucketSpec; readonly tokens: number }>;
+  readonly quotas: ReadonlyArray<{ readonly key: string; readonly count: number; readonly windowEndMs: number }>;
+}
+
 export interface RedisCountersOptions {
   /** Prepended to every key, so deployments and test runs sharing a Redis stay apart. */
   readonly prefix?: string;
@@ -214,6 +386,8 @@ export class RedisCounters implements CounterStore {
   readonly #consumeQuota: ScriptFn;
   readonly #takeAndCount: ScriptFn;
   readonly #setQuota: ScriptFn;
+  readonly #lease: ScriptFn;
+  readonly #returnLeases: ScriptFn;
   #ok = false;
   #since: number;
   #lastError: string | undefined = 'not connected yet';
@@ -274,11 +448,15 @@ export class RedisCounters implements CounterStore {
     this.#redis.defineCommand('portcullisConsumeQuota', { lua: CONSUME_QUOTA_LUA, numberOfKeys: 1 });
     this.#redis.defineCommand('portcullisSetQuota', { lua: SET_QUOTA_LUA, numberOfKeys: 1 });
     this.#redis.defineCommand('portcullisTakeAndCount', { lua: TAKE_AND_COUNT_LUA });
+    this.#redis.defineCommand('portcullisLease', { lua: LEASE_LUA });
+    this.#redis.defineCommand('portcullisReturnLeases', { lua: RETURN_LEASES_LUA });
     const commands = this.#redis as unknown as Record<string, ScriptFn>;
     this.#takeBuckets = commands.portcullisTakeBuckets.bind(this.#redis);
     this.#consumeQuota = commands.portcullisConsumeQuota.bind(this.#redis);
     this.#takeAndCount = commands.portcullisTakeAndCount.bind(this.#redis);
     this.#setQuota = commands.portcullisSetQuota.bind(this.#redis);
+    this.#lease = commands.portcullisLease.bind(this.#redis);
+    this.#returnLeases = commands.portcullisReturnLeases.bind(this.#redis);
   }
 
   /** Connects; rejects with a clear message when Redis cannot be reached. */
@@ -373,6 +551,68 @@ export class RedisCounters implements CounterStore {
         return this.#failCombined(limit);
       },
     );
+  }
+
+  /**
+   * Leases tokens (and quota counts) for the approximate mode: `wants[i]` whole tokens from bucket i, all or
+   * nothing as takeBuckets, and `quota.want` counts when the buckets allowed. One script call; never throws
+   * (the fail mode answers in `failed`).
+   */
+  lease(specs: readonly BucketSpec[], wants: readonly number[], quota: QuotaLeaseRequest | undefined, nowMs: number): LeaseReply | Promise<LeaseReply> {
+    const limit = quota?.limit ?? 0;
+    if (this.#redis.status !== 'ready') return this.#failLease(quota !== undefined, limit);
+    const n = specs.length;
+    const args: Array<string | number> = [n + (quota ? 1 : 0)];
+    for (let i = 0; i < n; i++) args.push(this.#prefix + 'b:' + specs[i].key);
+    if (quota) args.push(this.#prefix + 'q:' + quota.key);
+    args.push(nowMs, n);
+    for (let i = 0; i < n; i++) args.push(specs[i].rateLimit, specs[i].burstLimit, wants[i]);
+    if (quota) args.push(quota.limit, quota.windowEndMs, quota.want, this.#quotaGraceMs);
+    return this.#lease(...args).then(
+      (reply) => {
+        if (!this.#ok) this.#markOk();
+        const r = reply as number[];
+        const buckets: BucketDecision = {
+          allowed: r[0] === 1,
+          remaining: r[0] === 1 ? Number.POSITIVE_INFINITY : r[1],
+          retryAfterMs: r[2] < 0 ? Number.POSITIVE_INFINITY : r[2],
+          deniedBy: r[3],
+        };
+        if (!buckets.allowed) return { buckets, granted: [], left: [] };
+        const granted = new Array<number>(n);
+        const left = new Array<number>(n);
+        for (let i = 0; i < n; i++) {
+          granted[i] = r[4 + 2 * i];
+          left[i] = r[5 + 2 * i];
+        }
+        const q = 4 + 2 * n;
+        return quota
+          ? { buckets, granted, left, quota: { granted: r[q], used: r[q + 1], windowEndMs: r[q + 2] } }
+          : { buckets, granted, left };
+      },
+      (err: Error) => {
+        this.#markFailed(err);
+        return this.#failLease(quota !== undefined, limit);
+      },
+    );
+  }
+
+  /** Gives unspent leases back (one script call). Rejects when Redis cannot be asked: the leases are then lost. */
+  async returnLeases(leases: LeaseReturn, nowMs: number): Promise<void> {
+    const nb = leases.buckets.length;
+    if (nb + leases.quotas.length === 0) return;
+    const args: Array<string | number> = [nb + leases.quotas.length];
+    for (const b of leases.buckets) args.push(this.#prefix + 'b:' + b.spec.key);
+    for (const q of leases.quotas) args.push(this.#prefix + 'q:' + q.key);
+    args.push(nowMs, nb);
+    for (const b of leases.buckets) args.push(b.spec.rateLimit, b.spec.burstLimit, b.tokens);
+    for (const q of leases.quotas) args.push(q.count, q.windowEndMs);
+    await this.#returnLeases(...args);
+  }
+
+  #failLease(withQuota: boolean, limit: number): LeaseReply {
+    const failed = withQuota ? this.#failCombined(limit) : { buckets: this.#failBuckets(), quota: undefined };
+    return { buckets: failed.buckets, granted: [], left: [], failed };
   }
 
   async getQuota(key: string, nowMs: number): Promise<number> {
