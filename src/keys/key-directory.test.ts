@@ -6,7 +6,7 @@ import assert from 'node:assert/strict';
 import { createHmac } from 'node:crypto';
 import { compactHash, createKeyDirectory, keyChangePayload } from './key-directory.ts';
 import { systemClock } from '../core/clock.ts';
-import type { ApiKeyStore, DirectoryRow } from '../store/api-keys-port.ts';
+import { ALL_KEYS, keyChanges, type ApiKeyStore, type DirectoryRow } from '../store/api-keys-port.ts';
 import type { ChangeNotifier } from '../store/ports.ts';
 
 const hashOf = (v: string) => createHmac('sha256', 'secret').update(v).digest('hex');
@@ -16,10 +16,17 @@ const row = (id: string, over: Partial<DirectoryRow> = {}): DirectoryRow => ({
 
 function fakeStore(rows: DirectoryRow[]) {
   let version = 1;
+  /** The change log: key id per version (index = version - 2). */
+  const log: string[] = [];
   const listeners: Array<(p: string) => void> = [];
+  const reads = { pages: 0 };
   const store = {
     version: async () => version,
-    directoryPage: async (after: string, limit: number) => rows.filter((r) => r.id > after).sort((a, b) => (a.id < b.id ? -1 : 1)).slice(0, limit),
+    directoryPage: async (after: string, limit: number) => {
+      reads.pages++;
+      return rows.filter((r) => r.id > after).sort((a, b) => (a.id < b.id ? -1 : 1)).slice(0, limit);
+    },
+    changesSince: async (since: number) => keyChanges(version, since, log.slice(Math.max(0, since - 1))),
   } as unknown as ApiKeyStore;
   const changes: ChangeNotifier = {
     publish: async (_c, p) => listeners.forEach((l) => l(p)),
@@ -28,13 +35,21 @@ function fakeStore(rows: DirectoryRow[]) {
   return {
     store,
     changes,
+    reads,
     /** Changes a row and bumps the version, like the store does; notifies only when asked. */
     change(id: string, next: DirectoryRow | undefined, notify: boolean) {
       const i = rows.findIndex((r) => r.id === id);
       if (i >= 0) rows.splice(i, 1);
       if (next) rows.push(next);
       version++;
+      log.push(id);
       if (notify) void changes.publish('entities', keyChangePayload(id));
+    },
+    /** A bulk change (an import), logged as every key. */
+    bulk(next: DirectoryRow[]) {
+      rows.push(...next);
+      version++;
+      log.push(ALL_KEYS);
     },
   };
 }
@@ -118,5 +133,36 @@ test('a large reload lets the event loop turn between pages (a synchronous store
     assert.equal(dir.size, 3_500);
   } finally {
     await dir.close();
+  }
+});
+
+test('a poll re-reads only the keys the change log names; an import (or a log that ends) reloads everything', async () => {
+  mock.timers.enable({ apis: ['setInterval'] });
+  const many = Array.from({ length: 2_500 }, (_, i) => row(`k${String(i).padStart(5, '0')}`));
+  const f = fakeStore(many);
+  const dir = await createKeyDirectory({ store: f.store, clock: systemClock });
+  const poll = async () => {
+    mock.timers.tick(1_000);
+    for (let i = 0; i < 10; i++) await settle();
+  };
+  try {
+    assert.equal(f.reads.pages, 3, 'the first load: three pages of 1,000');
+    f.change('k00007', row('k00007', { enabled: false }), false);
+    f.change('k00008', undefined, false);
+    await poll();
+    assert.equal(dir.lookup(hashOf('k00007'))?.key.enabled, false);
+    assert.equal(dir.lookup(hashOf('k00008')), undefined);
+    assert.equal(f.reads.pages, 3 + 2, 'one query per changed key, not a reload of 2,500');
+    await poll();
+    assert.equal(f.reads.pages, 5, 'nothing changed: nothing read');
+
+    f.bulk([row('n1'), row('n2')]);
+    await poll();
+    assert.equal(dir.lookup(hashOf('n2'))?.key.id, 'n2');
+    assert.equal(f.reads.pages, 5 + 3, 'an import: one full reload');
+    assert.equal(dir.size, 2_501);
+  } finally {
+    await dir.close();
+    mock.timers.reset();
   }
 });

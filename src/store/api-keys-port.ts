@@ -108,4 +108,35 @@ export interface ApiKeyStore {
 
   /** Bumped by every key or subscription change: what nodes poll to notice changes they did not hear. */
   version(): Promise<number>;
+
+  /**
+   * What changed after `since` (a version() value), read at one instant: the version then, and the ids of the
+   * keys whose rows or subscriptions changed, or 'all' after a bulk change (an import) or when the change log no
+   * longer reaches back to `since` (it keeps the last CHANGE_LOG_KEEP changes). Lets a node that polls re-read
+   * only what changed instead of every key.
+   */
+  changesSince(since: number): Promise<KeyChanges>;
+}
+
+export interface KeyChanges {
+  readonly version: number;
+  /** Distinct, in the order of their latest change. */
+  readonly keys: readonly string[] | 'all';
+}
+
+/** Changes the log keeps; a node further behind re-reads everything. */
+export const CHANGE_LOG_KEEP = 10_000;
+/** The key id a bulk change (an import) logs: every key may have changed. */
+export const ALL_KEYS = '*';
+
+/** Builds the answer of changesSince from the logged key ids after `since` (oldest first). */
+export function keyChanges(version: number, since: number, logged: readonly string[]): KeyChanges {
+  if (since < version - CHANGE_LOG_KEEP) return { version, keys: 'all' };
+  const seen = new Set<string>();
+  for (let i = logged.length - 1; i >= 0; i--) {
+    const id = logged[i]!;
+    if (id === ALL_KEYS) return { version, keys: 'all' };
+    seen.add(id);
+  }
+  return { version, keys: [...seen].reverse() };
 }

@@ -9,7 +9,7 @@ import { createHash } from 'node:crypto';
 import { createSqliteStore } from '../../src/store/sqlite/sqlite-store.ts';
 import { createPostgresStore } from '../../src/store/postgres/postgres-store.ts';
 import { StoreConflictError, StoreNotFoundError, type Store } from '../../src/store/ports.ts';
-import type { NewApiKey } from '../../src/store/api-keys-port.ts';
+import { CHANGE_LOG_KEEP, type NewApiKey } from '../../src/store/api-keys-port.ts';
 import { TEST_PG_URL, createTestSchemas, requirePostgres } from './pg-test-env.ts';
 
 const h = (v: string) => createHash('sha256').update(v).digest('hex');
@@ -131,6 +131,34 @@ function contract(kind: string, open: (ns: string) => Promise<Store>): void {
         const many = Array.from({ length: 12_000 }, (_, i) => ({ key: key(`m${i}`, { hash: h(`m${i}`) }), plans: ['gold'] }));
         assert.deepEqual(await s.apiKeys.importMany(many, T0), { created: 12_000, updated: 0 });
         assert.equal((await s.apiKeys.list()).length, 12_002);
+      } finally {
+        await s.close();
+      }
+    });
+
+    test('changesSince names the keys changed after a version; an import, or a version past the log, is "all"', async () => {
+      const s = await fresh();
+      try {
+        const v0 = await s.apiKeys.version();
+        assert.deepEqual(await s.apiKeys.changesSince(v0), { version: v0, keys: [] });
+        await s.apiKeys.create(key('c1'));
+        await s.apiKeys.create(key('c2'));
+        const v2 = await s.apiKeys.version();
+        await s.apiKeys.update('c1', { enabled: false }, T0);
+        await s.apiKeys.subscribe('c2', 'gold', T0);
+        await s.apiKeys.unsubscribe('c2', 'gold');
+        await s.apiKeys.rotate('c1', { hash: h('c1-next'), hint: 'pck_next', until: null }, T0);
+        await s.apiKeys.delete('c2');
+        const v = await s.apiKeys.version();
+        assert.equal(v, v0 + 7);
+        assert.deepEqual(await s.apiKeys.changesSince(v0), { version: v, keys: ['c1', 'c2'] }, 'distinct, in the order of their latest change');
+        assert.deepEqual(await s.apiKeys.changesSince(v2), { version: v, keys: ['c1', 'c2'] });
+        assert.deepEqual(await s.apiKeys.changesSince(v - 1), { version: v, keys: ['c2'] });
+        assert.deepEqual(await s.apiKeys.changesSince(v), { version: v, keys: [] });
+        await s.apiKeys.importMany([{ key: key('c3'), plans: ['gold'] }], T0);
+        assert.deepEqual(await s.apiKeys.changesSince(v), { version: v + 1, keys: 'all' });
+        assert.deepEqual(await s.apiKeys.changesSince(v0 - CHANGE_LOG_KEEP), { version: v + 1, keys: 'all' }, 'further back than the log keeps');
+        assert.equal(await s.apiKeys.version(), v + 1);
       } finally {
         await s.close();
       }

@@ -45,7 +45,7 @@ if (await requirePostgres('postgres store')) {
           assert.deepEqual(
             tables.rows.map((r) => r.table_name),
             [
-              'admin_tokens', 'api_key_subscriptions', 'api_key_usage', 'api_key_version', 'api_keys', 'audit_digests',
+              'admin_tokens', 'api_key_changes', 'api_key_subscriptions', 'api_key_usage', 'api_key_version', 'api_keys', 'audit_digests',
               'audit_events', 'deployments', 'iam_access_keys', 'iam_policies', 'iam_principal_policies', 'iam_principals',
               'iam_version', 'meta', 'revisions', 'schema_migrations',
             ],

@@ -2,7 +2,7 @@
 // the schema step the migration list appends (migrations.ts). Bulk import uses unnest() batches in one transaction.
 import type pg from 'pg';
 import { checkLimit, hasErrorCode, normalizeTimestamp } from '../adapter-kit.ts';
-import type { ApiKeyRecord, ApiKeyStore, NewApiKey, UsageRow } from '../api-keys-port.ts';
+import { ALL_KEYS, CHANGE_LOG_KEEP, keyChanges, type ApiKeyRecord, type ApiKeyStore, type NewApiKey, type UsageRow } from '../api-keys-port.ts';
 import { StoreConflictError, StoreNotFoundError } from '../ports.ts';
 import { checkNewApiKey, checkPatch, checkUsageDelta, DAY } from '../api-keys-kit.ts';
 import { inTransaction } from './pg-transaction.ts';
@@ -49,6 +49,14 @@ export const postgresApiKeysSql = (s: string): string => `
   INSERT INTO ${s}.api_key_version (id, version) VALUES (1, 1);
 `;
 
+/** Migration step 5: which key each version changed, so polling nodes re-read only those (changesSince). */
+export const postgresKeyChangesSql = (s: string): string => `
+  CREATE TABLE ${s}.api_key_changes (
+    version  bigint PRIMARY KEY,
+    key_id   text   NOT NULL
+  );
+`;
+
 interface KeyRow {
   id: string;
   name: string;
@@ -75,11 +83,20 @@ export function createPostgresApiKeyStore(pool: pg.Pool, s: string, live: () => 
     live();
     return pool.query<R>(text, values);
   };
-  async function tx<T>(fn: (c: pg.PoolClient) => Promise<T>, bump = true): Promise<T> {
+  /**
+   * Runs fn in a transaction that ends with a new version logged against `keyId` (ALL_KEYS for an import). The
+   * version row's lock orders writers, so versions commit in order.
+   */
+  async function tx<T>(keyId: string, fn: (c: pg.PoolClient) => Promise<T>): Promise<T> {
     live();
     return inTransaction(pool, async (c) => {
       const out = await fn(c);
-      if (bump) await c.query(`UPDATE ${s}.api_key_version SET version = version + 1 WHERE id = 1`);
+      await c.query(
+        `WITH v AS (UPDATE ${s}.api_key_version SET version = version + 1 WHERE id = 1 RETURNING version),
+              logged AS (INSERT INTO ${s}.api_key_changes (version, key_id) SELECT version, $1 FROM v)
+         DELETE FROM ${s}.api_key_changes WHERE version <= (SELECT version FROM v) - $2`,
+        [keyId, CHANGE_LOG_KEEP],
+      );
       return out;
     });
   }
@@ -102,7 +119,7 @@ export function createPostgresApiKeyStore(pool: pg.Pool, s: string, live: () => 
   return Object.freeze({
     async create(key, plans = []) {
       const k = checkNewApiKey(key);
-      return tx(async (c) => {
+      return tx(k.id, async (c) => {
         try {
           await insertKey(c, k);
         } catch (err) {
@@ -133,7 +150,7 @@ export function createPostgresApiKeyStore(pool: pg.Pool, s: string, live: () => 
     async update(id, patch, at) {
       const p = checkPatch(patch);
       const when = normalizeTimestamp(at, 'updatedAt');
-      return tx(async (c) => {
+      return tx(id, async (c) => {
         const row = await getRow(c, id);
         if (!row) throw new StoreNotFoundError(`API key ${JSON.stringify(id)} does not exist`);
         const m = { ...toRecord(row), ...p };
@@ -147,7 +164,7 @@ export function createPostgresApiKeyStore(pool: pg.Pool, s: string, live: () => 
     async rotate(id, change, at) {
       const when = normalizeTimestamp(at, 'updatedAt');
       const until = change.until === null ? null : normalizeTimestamp(change.until, 'until');
-      return tx(async (c) => {
+      return tx(id, async (c) => {
         const row = await getRow(c, id);
         if (!row) throw new StoreNotFoundError(`API key ${JSON.stringify(id)} does not exist`);
         try {
@@ -162,12 +179,12 @@ export function createPostgresApiKeyStore(pool: pg.Pool, s: string, live: () => 
       });
     },
     async delete(id) {
-      return tx(async (c) => ((await c.query(`DELETE FROM ${s}.api_keys WHERE id = $1`, [id])).rowCount ?? 0) > 0);
+      return tx(id, async (c) => ((await c.query(`DELETE FROM ${s}.api_keys WHERE id = $1`, [id])).rowCount ?? 0) > 0);
     },
     async importMany(keys, at) {
       const when = normalizeTimestamp(at, 'at');
       const checked = keys.map((k) => ({ key: checkNewApiKey(k.key), plans: k.plans }));
-      return tx(async (c) => {
+      return tx(ALL_KEYS, async (c) => {
         let created = 0;
         let updated = 0;
         for (let i = 0; i < checked.length; i += IMPORT_BATCH) {
@@ -208,7 +225,7 @@ export function createPostgresApiKeyStore(pool: pg.Pool, s: string, live: () => 
     },
     async subscribe(keyId, plan, at) {
       const when = normalizeTimestamp(at, 'createdAt');
-      return tx(async (c) => {
+      return tx(keyId, async (c) => {
         if (!(await getRow(c, keyId))) throw new StoreNotFoundError(`API key ${JSON.stringify(keyId)} does not exist`);
         await c.query(`INSERT INTO ${s}.api_key_subscriptions (key_id, plan, created_at) VALUES ($1, $2, $3) ON CONFLICT DO NOTHING`, [keyId, plan, when]);
         const { rows } = await c.query<{ key_id: string; plan: string; created_at: Date }>(
@@ -219,7 +236,7 @@ export function createPostgresApiKeyStore(pool: pg.Pool, s: string, live: () => 
       });
     },
     async unsubscribe(keyId, plan) {
-      return tx(async (c) => ((await c.query(`DELETE FROM ${s}.api_key_subscriptions WHERE key_id = $1 AND plan = $2`, [keyId, plan])).rowCount ?? 0) > 0);
+      return tx(keyId, async (c) => ((await c.query(`DELETE FROM ${s}.api_key_subscriptions WHERE key_id = $1 AND plan = $2`, [keyId, plan])).rowCount ?? 0) > 0);
     },
     async subscriptions(filter = {}) {
       const { rows } = await query<{ key_id: string; plan: string; created_at: Date }>(
@@ -278,6 +295,18 @@ export function createPostgresApiKeyStore(pool: pg.Pool, s: string, live: () => 
     async version() {
       const { rows } = await query<{ version: string }>(`SELECT version FROM ${s}.api_key_version WHERE id = 1`);
       return Number(rows[0]!.version);
+    },
+    async changesSince(since) {
+      // One statement: the version and the log read from one snapshot.
+      const { rows } = await query<{ version: string; key_id: string | null }>(
+        `SELECT v.version, c.key_id FROM ${s}.api_key_version v
+           LEFT JOIN ${s}.api_key_changes c ON c.version > $1
+         WHERE v.id = 1 ORDER BY c.version`,
+        [since],
+      );
+      const logged: string[] = [];
+      for (const r of rows) if (r.key_id !== null) logged.push(r.key_id);
+      return keyChanges(Number(rows[0]!.version), since, logged);
     },
   } satisfies ApiKeyStore);
 }

@@ -3,7 +3,7 @@
 import type Database from 'better-sqlite3';
 import type { Clock } from '../../core/clock.ts';
 import { checkLimit, hasErrorCode, normalizeTimestamp } from '../adapter-kit.ts';
-import type { ApiKeyRecord, ApiKeyStore, NewApiKey, UsageRow } from '../api-keys-port.ts';
+import { ALL_KEYS, CHANGE_LOG_KEEP, keyChanges, type ApiKeyRecord, type ApiKeyStore, type NewApiKey, type UsageRow } from '../api-keys-port.ts';
 import { StoreConflictError, StoreNotFoundError } from '../ports.ts';
 import { checkNewApiKey, checkPatch, checkUsageDelta, DAY } from '../api-keys-kit.ts';
 
@@ -47,6 +47,14 @@ export const SQLITE_API_KEYS_SQL = `
     version  INTEGER NOT NULL
   ) STRICT;
   INSERT INTO api_key_version (id, version) VALUES (1, 1);
+`;
+
+/** Migration step 5: which key each version changed, so polling nodes re-read only those (changesSince). */
+export const SQLITE_KEY_CHANGES_SQL = `
+  CREATE TABLE api_key_changes (
+    version  INTEGER PRIMARY KEY,
+    key_id   TEXT NOT NULL
+  ) STRICT;
 `;
 
 interface KeyRow {
@@ -111,7 +119,20 @@ export function createSqliteApiKeyStore(db: Database.Database, live: () => void,
       .raw(true),
     bump: db.prepare('UPDATE api_key_version SET version = version + 1 WHERE id = 1'),
     version: db.prepare<[], { version: number }>('SELECT version FROM api_key_version WHERE id = 1'),
+    logChange: db.prepare<[string]>('INSERT INTO api_key_changes (version, key_id) SELECT version, ? FROM api_key_version WHERE id = 1'),
+    pruneChanges: db.prepare<[number]>(`DELETE FROM api_key_changes WHERE version <= (SELECT version FROM api_key_version WHERE id = 1) - ?`),
+    changesSince: db.prepare<[number], { key_id: string }>('SELECT key_id FROM api_key_changes WHERE version > ? ORDER BY version'),
   };
+  /** Every change: a new version, and which key it changed (ALL_KEYS for an import). */
+  const bump = (keyId: string): void => {
+    sql.bump.run();
+    sql.logChange.run(keyId);
+    sql.pruneChanges.run(CHANGE_LOG_KEEP);
+  };
+  const changesTx = db.transaction((since: number) => {
+    const version = sql.version.get()!.version;
+    return keyChanges(version, since, sql.changesSince.all(since).map((r) => r.key_id));
+  });
 
   const insertKey = (k: NewApiKey): void => {
     sql.insert.run(k.id, k.name, k.description, k.customerId, JSON.stringify(k.tags), k.enabled ? 1 : 0, k.createdAt, k.createdAt, k.expiresAt, k.hash, k.hint);
@@ -129,13 +150,13 @@ export function createSqliteApiKeyStore(db: Database.Database, live: () => void,
       conflict(err, k);
     }
     for (const p of plans) sql.subscribe.run(k.id, p, k.createdAt);
-    sql.bump.run();
+    bump(k.id);
   });
   const updateTx = db.transaction((id: string, fn: (row: KeyRow) => void) => {
     const row = sql.byId.get(id);
     if (!row) throw new StoreNotFoundError(`API key ${JSON.stringify(id)} does not exist`);
     fn(row);
-    sql.bump.run();
+    bump(id);
     return sql.byId.get(id)!;
   });
   const importTx = db.transaction((keys: readonly { key: NewApiKey; plans: readonly string[] }[], at: string) => {
@@ -157,15 +178,15 @@ export function createSqliteApiKeyStore(db: Database.Database, live: () => void,
       }
       for (const p of plans) sql.subscribe.run(id, p, at);
     }
-    sql.bump.run();
+    bump(ALL_KEYS);
     return { created, updated };
   });
-  const bumpTx = db.transaction((fn: () => unknown): unknown => {
+  const bumpTx = db.transaction((keyId: string, fn: () => unknown): unknown => {
     const out = fn();
-    sql.bump.run();
+    bump(keyId);
     return out;
   });
-  const simpleTx = { immediate: <T>(fn: () => T): T => bumpTx.immediate(fn) as T };
+  const simpleTx = { immediate: <T>(keyId: string, fn: () => T): T => bumpTx.immediate(keyId, fn) as T };
   const usageTx = db.transaction((rows: readonly { plan: string; keyId: string; day: string; used: number; adjust: number }[]) => {
     for (const r of rows) sql.addUsage.run(r.plan, r.keyId, r.day, r.used, r.adjust);
   });
@@ -219,7 +240,7 @@ export function createSqliteApiKeyStore(db: Database.Database, live: () => void,
     },
     async delete(id) {
       live();
-      return simpleTx.immediate(() => sql.delete.run(id).changes > 0);
+      return simpleTx.immediate(id, () => sql.delete.run(id).changes > 0);
     },
     async importMany(keys, at) {
       live();
@@ -230,7 +251,7 @@ export function createSqliteApiKeyStore(db: Database.Database, live: () => void,
     async subscribe(keyId, plan, at) {
       live();
       const when = normalizeTimestamp(at, 'createdAt');
-      return simpleTx.immediate(() => {
+      return simpleTx.immediate(keyId, () => {
         if (!sql.byId.get(keyId)) throw new StoreNotFoundError(`API key ${JSON.stringify(keyId)} does not exist`);
         sql.subscribe.run(keyId, plan, when);
         const row = sql.subscription.get(keyId, plan)!;
@@ -239,7 +260,7 @@ export function createSqliteApiKeyStore(db: Database.Database, live: () => void,
     },
     async unsubscribe(keyId, plan) {
       live();
-      return simpleTx.immediate(() => sql.unsubscribe.run(keyId, plan).changes > 0);
+      return simpleTx.immediate(keyId, () => sql.unsubscribe.run(keyId, plan).changes > 0);
     },
     async subscriptions(filter = {}) {
       live();
@@ -282,6 +303,10 @@ export function createSqliteApiKeyStore(db: Database.Database, live: () => void,
     async version() {
       live();
       return sql.version.get()!.version;
+    },
+    async changesSince(since) {
+      live();
+      return changesTx(since);
     },
   } satisfies ApiKeyStore);
 }
