@@ -15,6 +15,8 @@ for (let i = 2; i < process.argv.length; i += 2) args.set(process.argv[i].replac
 const DURATION = Number(args.get('duration') ?? 10);
 const WARMUP = Number(args.get('warmup') ?? 3);
 const CONNECTIONS = Number(args.get('connections') ?? 50);
+/** Extra interleaved bare/gateway pairs for the pass-through ratio (--rounds 0 to skip). */
+const ROUNDS = Number(args.get('rounds') ?? 3);
 const ONLY = args.get('only')?.split(',');
 const useWrk = !args.has('autocannon') && spawnSync('wrk', ['--version']).error === undefined;
 
@@ -167,6 +169,25 @@ if (want('passthrough')) {
   const bHalf = await load(`bare proxy @ ${half} req/s`, `http://127.0.0.1:${bpPort}/`, { rate: half, pid: bare.pid });
   results.push(bHalf, gHalf);
   notes.push(`p99 at half load: gateway ${gHalf.p99.toFixed(2)} ms vs bare proxy ${bHalf.p99.toFixed(2)} ms (difference ${(gHalf.p99 - bHalf.p99).toFixed(2)} ms)`);
+  // On a shared machine one pair of runs moves 10 to 20%: ROUNDS more pairs, bare then gateway back to back,
+  // and the median of their ratios.
+  if (ROUNDS > 0) {
+    const rps: number[] = [];
+    const cpu: number[] = [];
+    for (let i = 1; i <= ROUNDS; i++) {
+      const b = await load(`bare undici proxy (round ${i})`, `http://127.0.0.1:${bpPort}/`, { pid: bare.pid });
+      const r = await load(`gateway pass-through (round ${i})`, `${g.url}/prod/bench`, { pid: g.proc.pid });
+      results.push(b, r);
+      rps.push(r.rps / b.rps);
+      if (b.cpuUs && r.cpuUs) cpu.push(b.cpuUs / r.cpuUs);
+    }
+    const median = (xs: number[]) => [...xs].sort((x, y) => x - y)[Math.floor(xs.length / 2)]!;
+    const list = (xs: number[]) => xs.map((x) => x.toFixed(2)).join(', ');
+    notes.push(
+      `pass-through / bare proxy over ${ROUNDS} interleaved rounds: median ${median(rps).toFixed(2)}x by req/s (${list(rps)})` +
+        (cpu.length ? `, median ${median(cpu).toFixed(2)}x by CPU per request (${list(cpu)})` : '') + ' (target 0.9x)',
+    );
+  }
   await stop(g.proc);
   const quietDef = definition(upstream);
   const quiet = await startGateway('nolog', { ...quietDef, settings: { ...quietDef.settings, accessLog: { format: 'JSON', enabled: false } } });

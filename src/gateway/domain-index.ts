@@ -1,7 +1,7 @@
 // Custom domain names in the snapshot: host (exact, then one-label wildcard) + base path mapping ->
 // API stage, with no stage segment in the path, as AWS base path mappings work.
 import type { DomainDefinition } from '../config/tls-schema.ts';
-import type { ApiSelection, CompiledApi } from './snapshot.ts';
+import type { ApiSelection, CompiledApi } from './compiled.ts';
 
 interface Mapping {
   /** '' for the root mapping, else '/seg[/seg]'. */

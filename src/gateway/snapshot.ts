@@ -9,46 +9,13 @@ import { createRouter } from './router.ts';
 import { createGatewayResponder, type GatewayResponder } from './gateway-responses.ts';
 import { createHttpProxyIntegration } from './integrations/http-proxy.ts';
 import { createMockIntegration } from './integrations/mock.ts';
-import type { IntegrationFn } from './integrations/types.ts';
-import type { RequestContext, RouteRef } from './pipeline/context.ts';
+import type { RequestContext } from './pipeline/context.ts';
 import type { StageFactory, StageFn } from './pipeline/stage.ts';
 import type { CompiledSnapshot } from './runtime-port.ts';
 import { compileDomainIndex, selectOnDomain, type DomainIndex } from './domain-index.ts';
+import type { ApiSelection, CompiledApi, CompiledRoute, CompiledStage } from './compiled.ts';
 
-export interface CompiledRoute extends RouteRef {
-  readonly method: string;
-  /** Stage functions in lifecycle order; empty when no stage applies. */
-  readonly chain: readonly StageFn[];
-  readonly integration: IntegrationFn;
-}
-
-export interface CompiledStage {
-  readonly name: string;
-  readonly variables: Readonly<Record<string, string>>;
-  readonly router: ReturnType<typeof createRouter<CompiledRoute>>;
-  readonly accessLog: ((ctx: RequestContext) => string) | null;
-}
-
-export interface CompiledApi {
-  readonly id: string;
-  readonly name: string;
-  /** '' for the root base path, else '/seg/seg'. */
-  readonly prefix: string;
-  readonly responder: GatewayResponder;
-  readonly stages: ReadonlyMap<string, CompiledStage>;
-}
-
-export interface ApiSelection {
-  readonly api: CompiledApi;
-  readonly stage: CompiledStage | undefined;
-  readonly stageName: string;
-  /** The path inside the stage, raw (percent-encoded), '/' at least. */
-  readonly stagePath: string;
-  /** Set when a custom domain name (definition `domains`) selected the API. */
-  readonly domain?: string;
-  /** $context.customDomain.basePathMatched. */
-  readonly basePathMatched?: string;
-}
+export type { ApiSelection, CompiledApi, CompiledRoute, CompiledStage } from './compiled.ts';
 
 export interface Snapshot extends CompiledSnapshot {
   readonly settings: Settings;

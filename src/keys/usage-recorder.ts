@@ -5,7 +5,7 @@ import type { Clock } from '../core/clock.ts';
 import type { Definition } from '../config/schema.ts';
 import type { ApiKeyStore, UsageDelta } from '../store/api-keys-port.ts';
 import type { CounterStore } from '../store/counters/ports.ts';
-import type { UsageRecorder } from '../gateway/stages/throttle/plan-throttle.ts';
+import type { UsageRecorder } from '../gateway/stages/throttle/throttle-deps.ts';
 import { planKeys, type UsageIdentity } from '../gateway/stages/api-key/schema.ts';
 import { utcDay, windowEnd, windowStart } from './quota-window.ts';
 

@@ -9,12 +9,7 @@ import { effectiveLimit, windowEnd, windowStart } from '../../../keys/quota-wind
 import type { RequestContext } from '../../pipeline/context.ts';
 import type { StageResult } from '../../pipeline/stage.ts';
 import { planKeys, type RoutePlan, type UsageIdentity } from '../api-key/schema.ts';
-import { toDenial, type LabelledBucket, type ThrottleDeps } from './stage.ts';
-
-export interface UsageRecorder {
-  /** One accepted request under the key's plan at nowMs. */
-  count(usage: UsageIdentity, nowMs: number): void;
-}
+import { toDenial, type LabelledBucket, type ThrottleDeps } from './throttle-deps.ts';
 
 type Maybe<T> = T | Promise<T>;
 const then = <T, R>(v: Maybe<T>, f: (x: T) => Maybe<R>): Maybe<R> => (v instanceof Promise ? v.then(f) : f(v));

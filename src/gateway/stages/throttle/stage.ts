@@ -1,29 +1,15 @@
 // The throttle phase (reference section 4.3): per route, the route/stage/account buckets are fixed when the
 // snapshot is compiled; per request, one all-or-nothing takeBuckets call, which for a key in a usage plan
 // also holds the plan's per-key bucket (plan-throttle.ts, which then applies the quota).
-import type { Clock } from '../../../core/clock.ts';
-import { deny, type Denial } from '../../../core/denial.ts';
 import type { Throttle } from '../../../config/schema.ts';
-import type { BucketDecision, BucketSpec, CounterStore } from '../../../store/counters/ports.ts';
+import type { BucketDecision, BucketSpec } from '../../../store/counters/ports.ts';
 import type { RouteBuild, StageFactory, StageFn, StageResult } from '../../pipeline/stage.ts';
 import { ALL_ROUTES_KEY, AccountThrottleSchema, bucketKeys, routeThrottleKey } from './schema.ts';
-import { createPlanThrottle, type UsageRecorder } from './plan-throttle.ts';
+import { createPlanThrottle } from './plan-throttle.ts';
+import { toDenial, type LabelledBucket, type ThrottleDeps } from './throttle-deps.ts';
+
+export { MAX_RETRY_AFTER_S, toDenial, type LabelledBucket, type ThrottleDeps } from './throttle-deps.ts';
 import { USAGE_EXTENSION, type UsageIdentity } from '../api-key/schema.ts';
-
-export interface ThrottleDeps {
-  readonly counters: CounterStore;
-  readonly clock: Clock;
-  /** Counts accepted requests of keys in usage plans (daily usage records). */
-  readonly usage?: UsageRecorder;
-  /** Told what a report-only usage plan would have refused. */
-  readonly onReportOnly?: (message: string) => void;
-}
-
-/** A bucket with the words its refusal is logged with. */
-export interface LabelledBucket {
-  readonly spec: BucketSpec;
-  readonly label: string;
-}
 
 /**
  * The buckets a route passes through, most specific first: the route's method setting (its own entry, else
@@ -71,21 +57,6 @@ function accountBucket(settings: Throttle): LabelledBucket {
   }
   return bucket;
 }
-
-const STORE_CLOSED_DETAIL = 'throttle: counter store unavailable, failing closed';
-
-export function toDenial(d: BucketDecision, buckets: readonly LabelledBucket[]): Denial {
-  const retry = d.retryAfterMs;
-  const waitText = Number.isFinite(retry) ? `retry in ${retry} ms` : 'never refills';
-  const detail = d.deniedBy >= 0 ? `${buckets[d.deniedBy].label} is empty; ${waitText}` : STORE_CLOSED_DETAIL;
-  // Retry-After on every 429: whole seconds (RFC 9110 10.2.3), rounded up; a bucket that never refills
-  // (rateLimit 0) says a day, the longest wait this gateway announces.
-  const seconds = Number.isFinite(retry) ? Math.min(MAX_RETRY_AFTER_S, Math.max(1, Math.ceil(retry / 1000))) : MAX_RETRY_AFTER_S;
-  return deny('THROTTLED', { detail, headers: { 'Retry-After': String(seconds) } });
-}
-
-/** The longest Retry-After a throttle refusal carries (a bucket that never refills). */
-export const MAX_RETRY_AFTER_S = 86_400;
 
 export const throttleStage: StageFactory<ThrottleDeps> = Object.freeze({
   name: 'throttle',
