@@ -17,6 +17,10 @@ export const QuotaSchema = z
     limit: z.number().int().min(0).max(1_000_000_000_000).describe('Accepted requests per key per period.'),
     period: z.enum(['DAY', 'WEEK', 'MONTH']).describe('UTC calendar period: DAY from 00:00, WEEK from Monday 00:00, MONTH from the 1st.'),
     offset: z.number().int().min(0).default(0).describe('Requests subtracted from limit in the first period of a subscription (AWS).'),
+    failMode: z
+      .enum(['open', 'closed'])
+      .optional()
+      .describe('While the counter store (Redis) cannot be asked: "open" lets this plan\'s requests through, "closed" answers 429 Limit Exceeded. Default: the node\'s PORTCULLIS_COUNTERS_QUOTA_FAIL_MODE.'),
   })
   .describe('How many accepted requests each key may make per period, counted across every stage of the plan.');
 

@@ -13,7 +13,7 @@ export interface RoutePlan {
   readonly name: string;
   /** Plan (or per-method override) throttle per key; undefined when the plan has none. */
   readonly throttle: { readonly rateLimit: number; readonly burstLimit: number; readonly method: boolean } | undefined;
-  readonly quota: { readonly limit: number; readonly period: QuotaPeriod; readonly offset: number } | undefined;
+  readonly quota: { readonly limit: number; readonly period: QuotaPeriod; readonly offset: number; readonly failMode?: 'open' | 'closed' } | undefined;
   readonly reportOnly: boolean;
   readonly rateLimitHeaders: boolean;
   /** "{apiId}:{stage}:{METHOD}:{path}" for a per-method bucket. */

@@ -124,3 +124,29 @@ test('a quota the store cannot answer, failing closed: 429 Limit Exceeded with R
   const open: CounterStore = { ...closed, takeBucketsAndQuota: (s, q, n) => ({ buckets: fresh.takeBuckets(s, n), quota: failQuotaDecision('open', q.limit) }) };
   assert.equal((await harness({}, open).call()).denial, undefined);
 });
+
+test('a plan\'s own quota failMode overrides the node\'s while the store cannot be asked', async () => {
+  const failing = (mode: 'open' | 'closed'): CounterStore => {
+    const memory = createMemoryCounters();
+    return {
+      kind: 'redis',
+      takeBuckets: (s, n) => memory.takeBuckets(s, n),
+      consumeQuota: (_k, l) => failQuotaDecision(mode, l),
+      takeBucketsAndQuota: (s, q, n) => {
+        const buckets = memory.takeBuckets(s, n);
+        return { buckets, quota: buckets.allowed ? failQuotaDecision(mode, q.limit) : undefined };
+      },
+      getQuota: async () => 0,
+      setQuota: async () => {},
+      health: () => ({ ok: false, since: 0, lastError: 'down' }),
+      close: async () => {},
+    };
+  };
+  const strict = { quota: { limit: 2, period: 'DAY', failMode: 'closed' } };
+  const lenient = { quota: { limit: 2, period: 'DAY', failMode: 'open' } };
+  const refused = (await harness(strict, failing('open')).call()).denial;
+  assert.equal(refused?.type, 'QUOTA_EXCEEDED', 'the node fails open, this plan closed');
+  assert.equal(refused?.detail, 'quota: counter store unavailable, failing closed');
+  assert.equal((await harness(lenient, failing('closed')).call()).denial, undefined, 'the node fails closed, this plan open');
+  assert.equal((await harness({}, failing('open')).call()).denial, undefined, 'no plan setting: the node decides');
+});

@@ -109,12 +109,14 @@ export function createPlanThrottle(deps: ThrottleDeps, routeBuckets: readonly La
     };
 
     const afterQuota = (bucket: BucketDecision | undefined, q: QuotaDecision, limit: number): StageResult => {
-      if (q.allowed) return accept(bucket, q);
       if (q.degraded) {
-        // The store could not be asked and quotas fail closed: a short retry, the store may be back soon.
-        if (plan.reportOnly) return accept(bucket, q);
+        // The store could not be asked: the plan's fail mode if it has one, else the node's (q.allowed).
+        const failMode = plan.quota?.failMode;
+        if ((failMode === undefined ? q.allowed : failMode === 'open') || plan.reportOnly) return accept(bucket, q);
+        // Failing closed: a short retry, the store may be back soon.
         return deny('QUOTA_EXCEEDED', { detail: QUOTA_STORE_CLOSED_DETAIL, headers: { 'Retry-After': '1' } });
       }
+      if (q.allowed) return accept(bucket, q);
       const msg = `API Key ${ctx.identity.apiKey} exceeded quota limit for API Stage ${plan.methodScope}: Key quota exhausted for Usage Plan ID ${plan.name}. Limit: ${limit} Period: ${plan.quota!.period}`;
       if (plan.reportOnly) {
         onReportOnly?.(`report-only: ${msg}`);
