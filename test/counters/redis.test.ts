@@ -69,6 +69,26 @@ describe('redis adapter specifics', () => {
     }
   });
 
+  test('decisions asked in one turn of the event loop leave in one script call, each decided exactly', async () => {
+    const calls0 = counters.decisionCalls;
+    const now = 2_000_000;
+    const spec = { key: 'batched', rateLimit: 0, burstLimit: 60 };
+    const decisions = await Promise.all([
+      ...Array.from({ length: 100 }, () => counters.takeBuckets([spec], now)),
+      ...Array.from({ length: 10 }, () => counters.consumeQuota('batched-q', 4, now + 60_000, now)),
+      counters.takeBucketsAndQuota([spec], { key: 'batched-q', limit: 4, windowEndMs: now + 60_000 }, now),
+    ]);
+    assert.equal(counters.decisionCalls - calls0, 1, '111 decisions, one round trip');
+    const takes = decisions.slice(0, 100) as Array<{ allowed: boolean; remaining: number }>;
+    assert.equal(takes.filter((d) => d.allowed).length, 60);
+    assert.deepEqual(takes.slice(0, 3).map((d) => d.remaining), [59, 58, 57], 'decided in the order asked');
+    const quotas = decisions.slice(100, 110) as Array<{ allowed: boolean; used: number }>;
+    assert.deepEqual(quotas.map((q) => q.allowed), [true, true, true, true, false, false, false, false, false, false]);
+    const combined = decisions[110] as { buckets: { allowed: boolean }; quota?: unknown };
+    assert.equal(combined.buckets.allowed, false, 'the bucket is empty by then: the quota is not asked');
+    assert.equal(combined.quota, undefined);
+  });
+
   test('openCounters picks Redis for redis:// URLs', async () => {
     const c = await openCounters(REDIS_URL, { prefix });
     assert.equal(c.kind, 'redis');
