@@ -66,6 +66,14 @@ async function throughput(name: string, inFlight: number, op: (i: number) => unk
   );
 }
 
+/** Removes what a run stored under its own prefix. */
+async function deleteKeys(prefix: string): Promise<void> {
+  const admin = new Redis(REDIS_URL);
+  const keys = await admin.keys(`${prefix}*`);
+  if (keys.length) await admin.del(...keys);
+  admin.disconnect();
+}
+
 async function benchRedis(): Promise<void> {
   const prefix = `pc-bench:${randomBytes(4).toString('hex')}:`;
   let c: Awaited<ReturnType<typeof openRedisCounters>>;
@@ -88,10 +96,7 @@ async function benchRedis(): Promise<void> {
     await throughput('3 buckets + quota in one call, 64 in flight', 64, (i) => c.takeBucketsAndQuota(threeBuckets, plan, t0 + i));
   } finally {
     await c.close();
-    const admin = new Redis(REDIS_URL);
-    const keys = await admin.keys(`${prefix}*`);
-    if (keys.length) await admin.del(...keys);
-    admin.disconnect();
+    await deleteKeys(prefix);
   }
 }
 
@@ -120,10 +125,7 @@ async function benchLeased(): Promise<void> {
     console.log(`  ${calls} lease calls for ${calls + local} decisions (${((100 * local) / (calls + local)).toFixed(1)}% answered locally)`);
   } finally {
     await c.close();
-    const admin = new Redis(REDIS_URL);
-    const keys = await admin.keys(`${prefix}*`);
-    if (keys.length) await admin.del(...keys);
-    admin.disconnect();
+    await deleteKeys(prefix);
   }
 }
 

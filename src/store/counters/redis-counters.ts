@@ -43,6 +43,40 @@ import {
 const DECISIONS_LUA = `
 local EPS = 1e-9
 
+-- Tokens in a bucket at now (refilled, capped at the burst) and the time they account for; a missing bucket is full.
+local function refilled(key, rate, cap, now)
+  local v = redis.call('HMGET', key, 't', 'u')
+  if not v[1] then return cap, now end
+  local t = tonumber(v[1])
+  local u = tonumber(v[2])
+  if t > cap then t = cap end
+  if now > u then
+    t = t + (now - u) * rate / 1000
+    if t > cap then t = cap end
+    u = now
+  end
+  return t, u
+end
+
+-- ms until a bucket holding t tokens has a whole one; math.huge when it never will.
+local function wait_ms(t, rate, cap)
+  if rate > 0 and cap + EPS >= 1 then return math.max(1, math.ceil((1 - t - EPS) * 1000 / rate)) end
+  return math.huge
+end
+
+-- Stores a bucket; it expires once it would be full again (a missing bucket is a full one), plus a second for
+-- clock skew. A bucket that never refills never expires: forgetting it would mint a full burst.
+local function store(key, t, u, rate, cap)
+  redis.call('HSET', key, 't', string.format('%.17g', t), 'u', string.format('%.17g', u))
+  if rate > 0 then
+    local ttl = math.ceil((cap - t) * 1000 / rate) + 1000
+    if ttl > 1e15 then ttl = 1e15 end
+    redis.call('PEXPIRE', key, string.format('%d', ttl))
+  else
+    redis.call('PERSIST', key)
+  end
+end
+
 local function count(qkey, limit, wend, now, grace)
   local qv = redis.call('HMGET', qkey, 'n', 'e')
   local used = 0
@@ -70,25 +104,11 @@ local function take(K, A, withQuota)
   for i = 1, n do
     local rate = tonumber(A[2 * i])
     local cap = tonumber(A[2 * i + 1])
-    local v = redis.call('HMGET', K[i], 't', 'u')
-    local t, u = cap, now
-    if v[1] then
-      t = tonumber(v[1])
-      u = tonumber(v[2])
-      if t > cap then t = cap end
-      if now > u then
-        t = t + (now - u) * rate / 1000
-        if t > cap then t = cap end
-        u = now
-      end
-    end
+    local t, u = refilled(K[i], rate, cap, now)
     tok[i] = t
     upd[i] = u
     if t + EPS < 1 then
-      local wait = math.huge
-      if rate > 0 and cap + EPS >= 1 then
-        wait = math.max(1, math.ceil((1 - t - EPS) * 1000 / rate))
-      end
+      local wait = wait_ms(t, rate, cap)
       if wait > worst then
         worst = wait
         deniedBy = i - 1
@@ -104,20 +124,9 @@ local function take(K, A, withQuota)
     return {0, remaining, worst, deniedBy, 0, 0, 0}
   end
   for i = 1, n do
-    local rate = tonumber(A[2 * i])
-    local cap = tonumber(A[2 * i + 1])
     local t = tok[i] - 1
     if t < 0 then t = 0 end
-    redis.call('HSET', K[i], 't', string.format('%.17g', t), 'u', string.format('%.17g', upd[i]))
-    if rate > 0 then
-      -- Gone once it would be full again (a missing bucket is a full one), plus a second for clock skew.
-      local ttl = math.ceil((cap - t) * 1000 / rate) + 1000
-      if ttl > 1e15 then ttl = 1e15 end
-      redis.call('PEXPIRE', K[i], string.format('%d', ttl))
-    else
-      -- Never refills: forgetting it would mint a full burst.
-      redis.call('PERSIST', K[i])
-    end
+    store(K[i], t, upd[i], tonumber(A[2 * i]), tonumber(A[2 * i + 1]))
   end
   if remaining == nil then remaining = -1 end
   if not withQuota then return {1, remaining, 0, -1, 0, 0, 0} end
@@ -191,8 +200,7 @@ return 1
  * Returns {allowed, remaining, retryAfterMs (-1 = never), deniedBy, then per bucket: granted, whole tokens left,
  * then with a quota: granted, used, windowEndMs}.
  */
-const LEASE_LUA = `
-local EPS = 1e-9
+const LEASE_LUA = DECISIONS_LUA + `
 local now = tonumber(ARGV[1])
 local nb = tonumber(ARGV[2])
 local tok, upd = {}, {}
@@ -200,25 +208,11 @@ local deniedBy, worst, remaining = -1, -1, 0
 for i = 1, nb do
   local rate = tonumber(ARGV[3 * i])
   local cap = tonumber(ARGV[3 * i + 1])
-  local v = redis.call('HMGET', KEYS[i], 't', 'u')
-  local t, u = cap, now
-  if v[1] then
-    t = tonumber(v[1])
-    u = tonumber(v[2])
-    if t > cap then t = cap end
-    if now > u then
-      t = t + (now - u) * rate / 1000
-      if t > cap then t = cap end
-      u = now
-    end
-  end
+  local t, u = refilled(KEYS[i], rate, cap, now)
   tok[i] = t
   upd[i] = u
   if t + EPS < 1 then
-    local wait = math.huge
-    if rate > 0 and cap + EPS >= 1 then
-      wait = math.max(1, math.ceil((1 - t - EPS) * 1000 / rate))
-    end
+    local wait = wait_ms(t, rate, cap)
     if wait > worst then
       worst = wait
       deniedBy = i - 1
@@ -239,14 +233,7 @@ for i = 1, nb do
   if g > want then g = want end
   local t = tok[i] - g
   if t < 0 then t = 0 end
-  redis.call('HSET', KEYS[i], 't', string.format('%.17g', t), 'u', string.format('%.17g', upd[i]))
-  if rate > 0 then
-    local ttl = math.ceil((cap - t) * 1000 / rate) + 1000
-    if ttl > 1e15 then ttl = 1e15 end
-    redis.call('PEXPIRE', KEYS[i], string.format('%d', ttl))
-  else
-    redis.call('PERSIST', KEYS[i])
-  end
+  store(KEYS[i], t, upd[i], rate, cap)
   out[#out + 1] = g
   out[#out + 1] = math.floor(t + EPS)
 end
