@@ -100,6 +100,18 @@ describe('approximate counters (leases from Redis, reconciled at an interval)', 
     assert.equal(a.stats().leaseCalls - calls1, 11);
   });
 
+  test('a waiter is refused only by a refusal of its own quota, not by another key\'s', async () => {
+    const account = bucket(uniq('shared-account'), 0, 10_000);
+    const end = T0 + HOUR;
+    const [other, mine] = await Promise.all([
+      a.takeBucketsAndQuota([account], { key: uniq('exhausted'), limit: 0, windowEndMs: end }, T0),
+      a.takeBucketsAndQuota([account], { key: uniq('fresh'), limit: 100, windowEndMs: end }, T0),
+    ]);
+    assert.equal(other.quota?.allowed, false, 'a quota of 0');
+    assert.equal(mine.buckets.allowed, true);
+    assert.equal(mine.quota?.allowed, true, 'waited for the same account lease, then asked its own quota');
+  });
+
   test('a refusal names the bucket and the wait, as the exact mode', async () => {
     const key = bucket(uniq('key'), 1, 1);
     const stage = bucket(uniq('stage'), 2, 1);

@@ -70,7 +70,8 @@ interface WaitOutcome {
   /** The shared bucket that refused the call, and its refusal. */
   readonly deniedKey?: string;
   readonly denied?: BucketDecision;
-  /** The shared count when the quota refused the call. */
+  /** The quota that refused the call, and its shared count then. */
+  readonly quotaKey?: string;
   readonly quotaUsed?: number;
 }
 const NOTHING_FOUND: WaitOutcome = Object.freeze({});
@@ -280,7 +281,7 @@ export class LeasedCounters implements CounterStore {
         if (b === undefined || b.tokens < 1) return { buckets: { ...found.denied, deniedBy: i }, quota: undefined };
       }
     }
-    if (found.quotaUsed !== undefined && quota !== undefined) {
+    if (found.quotaUsed !== undefined && quota !== undefined && found.quotaKey === quota.key) {
       const q = this.#quotas.get(quota.key);
       let bucketsLocal = true;
       for (let i = 0; i < specs.length && bucketsLocal; i++) bucketsLocal = (this.#buckets.get(specs[i].key)?.tokens ?? 0) >= 1;
@@ -406,7 +407,7 @@ export class LeasedCounters implements CounterStore {
         return { buckets, quota: this.#spentLocally(q, quota.limit) };
       }
       if (got === undefined || got.granted < 1) {
-        if (got !== undefined) found = { quotaUsed: got.used };
+        if (got !== undefined) found = { quotaKey: quota.key, quotaUsed: got.used };
         const used = got?.used ?? quota.limit;
         return { buckets, quota: { allowed: false, used, remaining: Math.max(0, quota.limit - used) } };
       }
