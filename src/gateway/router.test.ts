@@ -43,8 +43,9 @@ test('the exact method beats ANY on the same path; ANY takes the other methods',
 });
 
 test('a static route without the method falls through to a parameter route that has it', () => {
-  // Decision: method availability is part of matching (as in per-method routers), so POST /pets/mine reaches
-  // POST /pets/{id} instead of failing on the static /pets/mine that only has GET.
+  // As in Amazon API Gateway, which resolves a request on the resource + method pair (measured on AWS: with
+  // ANY /{proxy+} and GET /jobs/{operation_type}, POST /jobs/reboot and GET on an OPTIONS-only resource reach
+  // the proxy): POST /pets/mine reaches POST /pets/{id} instead of failing on the static /pets/mine.
   const r = routerOf([
     ['GET', '/pets/mine'],
     ['POST', '/pets/{id}'],
@@ -57,6 +58,17 @@ test('a static route without the method falls through to a parameter route that 
     ['GET', '/pets/{id}'],
   ]);
   assert.equal(s.find('GET', '/pets/mine')?.value, 'ANY /pets/mine');
+  // The measured AWS tree.
+  const aws = routerOf([
+    ['ANY', '/{proxy+}'],
+    ['GET', '/jobs/{operation_type}'],
+    ['OPTIONS', '/cors_only'],
+  ]);
+  assert.equal(aws.find('GET', '/jobs/reboot')?.value, 'GET /jobs/{operation_type}');
+  assert.equal(aws.find('POST', '/jobs/reboot')?.value, 'ANY /{proxy+}');
+  assert.equal(aws.find('GET', '/jobs')?.value, 'ANY /{proxy+}');
+  assert.equal(aws.find('GET', '/cors_only')?.value, 'ANY /{proxy+}');
+  assert.equal(aws.find('OPTIONS', '/cors_only')?.value, 'OPTIONS /cors_only');
 });
 
 test('a greedy parameter takes one or more segments, never zero (as in AWS)', () => {
