@@ -86,12 +86,13 @@ local function count(qkey, limit, wend, now, grace)
   end
   if used + 1 > limit then return 0, used end
   if used > 0 then
+    -- The window's expiry (its end plus the grace) was set when it started; HINCRBY keeps it.
     used = redis.call('HINCRBY', qkey, 'n', 1)
   else
     used = 1
     redis.call('HSET', qkey, 'n', 1, 'e', string.format('%.17g', wend))
+    redis.call('PEXPIRE', qkey, string.format('%d', math.ceil(math.max(1, wend - now) + grace)))
   end
-  redis.call('PEXPIRE', qkey, string.format('%d', math.ceil(math.max(1, wend - now) + grace)))
   return 1, used
 end
 
