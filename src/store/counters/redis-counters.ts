@@ -96,15 +96,15 @@ local function count(qkey, limit, wend, now, grace)
   return 1, used
 end
 
-local function take(K, A, withQuota)
-  local now = tonumber(A[1])
-  local n = #K
-  if withQuota then n = n - 1 end
+-- Refills buckets K[1..n] (rateLimit and burstLimit of bucket i at A[stride * i] and A[stride * i + 1]) and
+-- finds the one that refuses with the longest wait. Returns the tokens and times, deniedBy (0-based, -1), its
+-- wait (-1: never) and remaining: whole tokens of the refusing bucket, else the fewest left after one each.
+local function check(K, A, n, stride, now)
   local tok, upd = {}, {}
   local deniedBy, worst, remaining = -1, -1, nil
   for i = 1, n do
-    local rate = tonumber(A[2 * i])
-    local cap = tonumber(A[2 * i + 1])
+    local rate = tonumber(A[stride * i])
+    local cap = tonumber(A[stride * i + 1])
     local t, u = refilled(K[i], rate, cap, now)
     tok[i] = t
     upd[i] = u
@@ -120,10 +120,16 @@ local function take(K, A, withQuota)
       if remaining == nil or left < remaining then remaining = left end
     end
   end
-  if deniedBy >= 0 then
-    if worst == math.huge then worst = -1 end
-    return {0, remaining, worst, deniedBy, 0, 0, 0}
-  end
+  if worst == math.huge then worst = -1 end
+  return tok, upd, deniedBy, worst, remaining
+end
+
+local function take(K, A, withQuota)
+  local now = tonumber(A[1])
+  local n = #K
+  if withQuota then n = n - 1 end
+  local tok, upd, deniedBy, worst, remaining = check(K, A, n, 2, now)
+  if deniedBy >= 0 then return {0, remaining, worst, deniedBy, 0, 0, 0} end
   for i = 1, n do
     local t = tok[i] - 1
     if t < 0 then t = 0 end
@@ -204,27 +210,8 @@ return 1
 const LEASE_LUA = DECISIONS_LUA + `
 local now = tonumber(ARGV[1])
 local nb = tonumber(ARGV[2])
-local tok, upd = {}, {}
-local deniedBy, worst, remaining = -1, -1, 0
-for i = 1, nb do
-  local rate = tonumber(ARGV[3 * i])
-  local cap = tonumber(ARGV[3 * i + 1])
-  local t, u = refilled(KEYS[i], rate, cap, now)
-  tok[i] = t
-  upd[i] = u
-  if t + EPS < 1 then
-    local wait = wait_ms(t, rate, cap)
-    if wait > worst then
-      worst = wait
-      deniedBy = i - 1
-      remaining = math.floor(t + EPS)
-    end
-  end
-end
-if deniedBy >= 0 then
-  if worst == math.huge then worst = -1 end
-  return {0, remaining, worst, deniedBy}
-end
+local tok, upd, deniedBy, worst, remaining = check(KEYS, ARGV, nb, 3, now)
+if deniedBy >= 0 then return {0, remaining, worst, deniedBy} end
 local out = {1, 0, 0, -1}
 for i = 1, nb do
   local rate = tonumber(ARGV[3 * i])
