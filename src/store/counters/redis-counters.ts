@@ -77,13 +77,17 @@ local function store(key, t, u, rate, cap)
   end
 end
 
-local function count(qkey, limit, wend, now, grace)
+-- The count of a quota window and its end: a stored window ending before wend is over (0, wend); one ending
+-- later (a peer rolled over first) is the current one.
+local function window(qkey, wend)
   local qv = redis.call('HMGET', qkey, 'n', 'e')
-  local used = 0
-  if qv[1] and tonumber(qv[2]) >= wend then
-    used = tonumber(qv[1])
-    wend = tonumber(qv[2])
-  end
+  if qv[1] and tonumber(qv[2]) >= wend then return tonumber(qv[1]), tonumber(qv[2]) end
+  return 0, wend
+end
+
+local function count(qkey, limit, wend, now, grace)
+  local used
+  used, wend = window(qkey, wend)
   if used + 1 > limit then return 0, used end
   if used > 0 then
     -- The window's expiry (its end plus the grace) was set when it started; HINCRBY keeps it.
@@ -232,12 +236,8 @@ if #KEYS > nb then
   local wend = tonumber(ARGV[q + 1])
   local want = tonumber(ARGV[q + 2])
   local grace = tonumber(ARGV[q + 3])
-  local qv = redis.call('HMGET', qkey, 'n', 'e')
-  local used = 0
-  if qv[1] and tonumber(qv[2]) >= wend then
-    used = tonumber(qv[1])
-    wend = tonumber(qv[2])
-  end
+  local used
+  used, wend = window(qkey, wend)
   local g = limit - used
   if g > want then g = want end
   if g < 1 then
