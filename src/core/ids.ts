@@ -12,14 +12,32 @@ export function newRequestId(): string {
   return randomUUID();
 }
 
-export function createExtendedIdGenerator(): () => string {
-  const prefix = randomBytes(5);
-  const buf = Buffer.alloc(11);
-  prefix.copy(buf, 0);
+const BASE64 = Array.from('ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/', (c) => c.charCodeAt(0));
+const EQUALS = 61;
+
+/**
+ * The extended id for `counter` (0 to 2^48 - 1) under a 5-byte prefix: the base64 of the 11 bytes
+ * prefix + counter (48 bits, big-endian), built as one flat string without a Buffer per request.
+ */
+export function extendedId(prefix: Uint8Array, counter: number): string {
+  const hi = Math.floor(counter / 0x100_0000); // counter bits 24..47
+  const lo = counter - hi * 0x100_0000; // counter bits 0..23
+  const w0 = (prefix[0] << 16) | (prefix[1] << 8) | prefix[2];
+  const w1 = (prefix[3] << 16) | (prefix[4] << 8) | (hi >>> 16);
+  const w2 = ((hi & 0xffff) << 8) | (lo >>> 16);
+  const w3 = (lo & 0xffff) << 8;
+  return String.fromCharCode(
+    BASE64[w0 >>> 18], BASE64[(w0 >>> 12) & 63], BASE64[(w0 >>> 6) & 63], BASE64[w0 & 63],
+    BASE64[w1 >>> 18], BASE64[(w1 >>> 12) & 63], BASE64[(w1 >>> 6) & 63], BASE64[w1 & 63],
+    BASE64[w2 >>> 18], BASE64[(w2 >>> 12) & 63], BASE64[(w2 >>> 6) & 63], BASE64[w2 & 63],
+    BASE64[w3 >>> 18], BASE64[(w3 >>> 12) & 63], BASE64[(w3 >>> 6) & 63], EQUALS,
+  );
+}
+
+export function createExtendedIdGenerator(prefix: Uint8Array = randomBytes(5)): () => string {
   let counter = 0;
   return () => {
     counter = (counter + 1) % 0x1_0000_0000_0000;
-    buf.writeUIntBE(counter, 5, 6);
-    return buf.toString('base64');
+    return extendedId(prefix, counter);
   };
 }

@@ -80,7 +80,13 @@ export function createDispatcher(options: DispatcherOptions): Dispatch {
 
     let responder: GatewayResponder = defaultResponder;
     let stage: CompiledStage | undefined;
-    res.once('close', () => observer.onRequestEnd(ctx, stage ? stage.accessLog : snap?.accessLog ?? null));
+    // on() and a flag rather than once(), whose wrapper costs an allocation and a listener search per request.
+    let ended = false;
+    res.on('close', () => {
+      if (ended) return;
+      ended = true;
+      observer.onRequestEnd(ctx, stage ? stage.accessLog : snap?.accessLog ?? null);
+    });
     observer.onRequestStart?.(ctx);
 
     // Phase 0 for plain HTTP: what this listener does with requests that did not come over TLS.

@@ -189,6 +189,28 @@ describe('headers', () => {
     assert.equal(r.body, '2\r\nok\r\n0\r\n\r\n');
   });
 
+  test('a header the Connection header lists is dropped wherever it stands, and Content-Length still frames the answer', async () => {
+    // Node's server writes headers in the order they were set: the listed ones before and after Connection.
+    const up = await upstream((_req, res) => {
+      res.setHeader('X-Before', '1');
+      res.setHeader('Connection', 'keep-alive');
+      res.setHeader('Connection', 'keep-alive, x-before, X-After');
+      res.setHeader('X-After', '2');
+      res.setHeader('X-Kept', 'yes');
+      res.setHeader('Content-Length', '2');
+      res.end('ok');
+    });
+    const gw = await gateway(up.url);
+    const r = await rawRequest(gw.port, 'GET / HTTP/1.1\r\nHost: gw\r\nConnection: close\r\n\r\n');
+    assert.equal(r.status, 200);
+    assert.deepEqual(header(r, 'x-before'), []);
+    assert.deepEqual(header(r, 'x-after'), []);
+    assert.deepEqual(header(r, 'x-kept'), ['yes']);
+    assert.deepEqual(header(r, 'content-length'), ['2']);
+    assert.deepEqual(header(r, 'transfer-encoding'), []);
+    assert.equal(r.body, 'ok');
+  });
+
   test('X-Forwarded-For is extended, X-Forwarded-Proto and -Host are set and cannot be spoofed', async () => {
     const up = await upstream(echo);
     const gw = await gateway(`${up.url}/echo`);

@@ -517,27 +517,42 @@ function connectionTokens(value: string): string[] | null {
 const GATEWAY_OWNED = new Set(['x-amzn-requestid', 'x-amz-apigw-id']);
 const REMAPPED = 'x-amzn-Remapped-';
 
-/** Lower-case names the upstream's Connection header lists, for hop-by-hop removal (null: none). */
-function listedInConnection(raw: Buffer[]): string[] | null {
-  for (let i = 0; i < raw.length; i += 2) {
-    if (raw[i].length === 10 && raw[i].toString('latin1').toLowerCase() === 'connection') {
-      return connectionTokens(raw[i + 1].toString('latin1'));
-    }
-  }
-  return null;
-}
-
 /**
  * Appends the upstream's response headers (minus hop-by-hop) to `out` as name/value pairs, with the
  * upstream's spelling and every repeat (Set-Cookie). Returns whether a Content-Length is among them.
+ * One pass in the usual case; when a Connection header lists more than keep-alive or close (RFC 9110
+ * §7.6.1: those names are hop-by-hop too), the headers are collected again without them.
  */
 function collectResponseHeaders(raw: Buffer[], out: string[]): boolean {
-  const listed = listedInConnection(raw);
+  const from = out.length;
   let hasLength = false;
   for (let i = 0; i < raw.length; i += 2) {
     let name = raw[i].toString('latin1');
     const lower = name.toLowerCase();
-    if (SKIP_RESPONSE.has(lower) || (listed !== null && listed.includes(lower))) continue;
+    if (SKIP_RESPONSE.has(lower)) {
+      if (lower === 'connection') {
+        const listed = connectionTokens(raw[i + 1].toString('latin1'));
+        if (listed !== null) {
+          out.length = from;
+          return collectExcept(raw, out, listed);
+        }
+      }
+      continue;
+    }
+    if (lower === 'content-length') hasLength = true;
+    else if ((lower.length === 16 || lower.length === 14) && GATEWAY_OWNED.has(lower)) name = REMAPPED + name;
+    out.push(name, raw[i + 1].toString('latin1'));
+  }
+  return hasLength;
+}
+
+/** collectResponseHeaders without the headers a Connection header listed. */
+function collectExcept(raw: Buffer[], out: string[], listed: readonly string[]): boolean {
+  let hasLength = false;
+  for (let i = 0; i < raw.length; i += 2) {
+    let name = raw[i].toString('latin1');
+    const lower = name.toLowerCase();
+    if (SKIP_RESPONSE.has(lower) || listed.includes(lower)) continue;
     if (GATEWAY_OWNED.has(lower)) name = REMAPPED + name;
     else if (lower === 'content-length') hasLength = true;
     out.push(name, raw[i + 1].toString('latin1'));
