@@ -40,7 +40,22 @@ test('the generator counts up under one prefix, so ids are unique and 16 charact
   assert.equal(seen.size, 1000);
 });
 
-test('request ids are UUIDs', () => {
-  assert.ok(isUuid(newRequestId()));
+test('request ids are random version 4 UUIDs, lower-case, unique across pool refills', () => {
+  const seen = new Set<string>();
+  const nibbles = new Map<number, Set<string>>();
+  for (let i = 0; i < 5000; i++) {
+    const id = newRequestId();
+    assert.ok(isUuid(id), id);
+    assert.equal(id, id.toLowerCase());
+    assert.equal(id[14], '4', 'version 4');
+    assert.ok('89ab'.includes(id[19]), `variant 10xx: ${id}`);
+    seen.add(id);
+    for (const at of [0, 9, 15, 20, 35]) {
+      if (!nibbles.has(at)) nibbles.set(at, new Set());
+      nibbles.get(at)!.add(id[at]);
+    }
+  }
+  assert.equal(seen.size, 5000);
+  for (const [at, values] of nibbles) assert.equal(values.size, 16, `position ${at} takes every hex digit`);
   assert.ok(!isUuid('not-a-uuid'));
 });

@@ -49,7 +49,8 @@ export function createTransportFacts(): TransportFacts {
     of(snap, req, listenerSecure) {
       const c = compiled(snap);
       const peer = normalize(req.socket.remoteAddress ?? '');
-      const facts = c.proxies.size === 0 ? { sourceIp: peer, secure: listenerSecure } : c.proxies.resolve(peer, listenerSecure, req.headers['x-forwarded-for'], req.headers['x-forwarded-proto']);
+      if (c.proxies.size === 0) return { sourceIp: peer, secure: listenerSecure, hsts: listenerSecure ? c.hsts : '' };
+      const facts = c.proxies.resolve(peer, listenerSecure, req.headers['x-forwarded-for'], req.headers['x-forwarded-proto']);
       return { sourceIp: facts.sourceIp, secure: facts.secure, hsts: facts.secure ? c.hsts : '' };
     },
     refusePlain(ctx, url, mode, httpsPort) {
