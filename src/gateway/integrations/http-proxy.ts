@@ -523,38 +523,25 @@ const REMAPPED = 'x-amzn-Remapped-';
  * One pass in the usual case; when a Connection header lists more than keep-alive or close (RFC 9110
  * §7.6.1: those names are hop-by-hop too), the headers are collected again without them.
  */
-function collectResponseHeaders(raw: Buffer[], out: string[]): boolean {
+function collectResponseHeaders(raw: Buffer[], out: string[], listed: readonly string[] | null = null): boolean {
   const from = out.length;
   let hasLength = false;
   for (let i = 0; i < raw.length; i += 2) {
     let name = raw[i].toString('latin1');
     const lower = name.toLowerCase();
     if (SKIP_RESPONSE.has(lower)) {
-      if (lower === 'connection') {
-        const listed = connectionTokens(raw[i + 1].toString('latin1'));
-        if (listed !== null) {
+      if (listed === null && lower === 'connection') {
+        const tokens = connectionTokens(raw[i + 1].toString('latin1'));
+        if (tokens !== null) {
           out.length = from;
-          return collectExcept(raw, out, listed);
+          return collectResponseHeaders(raw, out, tokens);
         }
       }
       continue;
     }
+    if (listed !== null && listed.includes(lower)) continue;
     if (lower === 'content-length') hasLength = true;
     else if ((lower.length === 16 || lower.length === 14) && GATEWAY_OWNED.has(lower)) name = REMAPPED + name;
-    out.push(name, raw[i + 1].toString('latin1'));
-  }
-  return hasLength;
-}
-
-/** collectResponseHeaders without the headers a Connection header listed. */
-function collectExcept(raw: Buffer[], out: string[], listed: readonly string[]): boolean {
-  let hasLength = false;
-  for (let i = 0; i < raw.length; i += 2) {
-    let name = raw[i].toString('latin1');
-    const lower = name.toLowerCase();
-    if (SKIP_RESPONSE.has(lower) || listed.includes(lower)) continue;
-    if (GATEWAY_OWNED.has(lower)) name = REMAPPED + name;
-    else if (lower === 'content-length') hasLength = true;
     out.push(name, raw[i + 1].toString('latin1'));
   }
   return hasLength;
