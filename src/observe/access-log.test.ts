@@ -1,7 +1,7 @@
 // Access-log formats (presets byte for byte, custom lines, validation, escaping and log injection) and
 // the writer (raw lines, bounded buffering with counted drops, flush and close, SIGTERM in a child).
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer, request, type IncomingMessage, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
@@ -202,6 +202,61 @@ describe('escaping and log injection', () => {
     assert.ok(line.includes('<user>&lt;/user&gt;&lt;admin&gt;&amp;&quot;&apos;</user>'), line);
     const f = compileAccessLogFormat('<r id="$context.requestId" who="$context.identity.user"/>');
     assert.equal(f(ctx), `<r id="${RID}" who="&lt;/user&gt;&lt;admin&gt;&amp;&quot;&apos;"/>`);
+  });
+
+  it('a process that forbids code generation from strings gets the same lines from the fallback', () => {
+    const formats = [
+      ...Object.keys(ACCESS_LOG_PRESETS),
+      '{"requestId":"$context.requestId","ua":$context.identity.userAgent,"status":$context.status,"caller":$context.identity.caller}',
+      '$context.requestId "$context.identity.userAgent" $context.responseLatency',
+    ];
+    const script = join(tmp, 'no-codegen.mjs');
+    const here = (name: string) => JSON.stringify(pathToFileURL(join(import.meta.dirname, name)).href);
+    writeFileSync(script, `
+      const { compileAccessLogFormat } = await import(${here('access-log.ts')});
+      const { finishedContext } = await import(${here('test-support.ts')});
+      let generated = true;
+      try { new Function('return 1'); } catch { generated = false; }
+      const ctx = finishedContext({ headers: { 'user-agent': ${JSON.stringify(HOSTILE)} } });
+      ctx.identity.user = ${JSON.stringify(HOSTILE)};
+      ctx.identity.caller = 'a "caller"';
+      process.stdout.write(JSON.stringify({ generated, lines: ${JSON.stringify(formats)}.map((f) => compileAccessLogFormat(f)(ctx)) }));
+    `);
+    const run = spawnSync(process.execPath, ['--disallow-code-generation-from-strings', '--import', 'tsx', script], { encoding: 'utf8' });
+    assert.equal(run.status, 0, run.stderr);
+    const child = JSON.parse(run.stdout) as { generated: boolean; lines: string[] };
+    assert.equal(child.generated, false, 'the child really runs without code generation');
+    const ctx = hostileContext();
+    ctx.identity.caller = 'a "caller"';
+    assert.deepEqual(child.lines, formats.map((f) => compileAccessLogFormat(f)(ctx)));
+  });
+
+  it('every UTF-16 code unit, at the start, middle and end of a value, is escaped as if every value were escaped', () => {
+    // The formatter skips the escaper for values it scans as harmless; the oracle escapes unconditionally.
+    const strip = (s: string) => s.replace(/[\u0000-\u001f\u007f\u0085\u2028\u2029]/g, '');
+    const xml: Record<string, string> = { '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&apos;' };
+    const cases: Array<[format: string, oracle: (v: string) => string]> = [
+      ['{"requestId":"$context.requestId","v":"$context.path"}', (v) => `{"requestId":"${RID}","v":"${JSON.stringify(strip(v)).slice(1, -1)}"}`],
+      ['{"requestId":"$context.requestId","v":$context.path}', (v) => `{"requestId":"${RID}","v":${JSON.stringify(strip(v))}}`],
+      ['<r id="$context.requestId">$context.path</r>', (v) => `<r id="${RID}">${strip(v).replace(/[&<>"']/g, (c) => xml[c])}</r>`],
+      ['$context.requestId,$context.path', (v) => {
+        const s = strip(v);
+        return `${RID},${s.includes(',') || s.includes('"') ? `"${s.replaceAll('"', '""')}"` : s}`;
+      }],
+      ['$context.requestId "$context.path"', (v) => `${RID} "${strip(v).replace(/["\\]/g, '\\$&')}"`],
+    ];
+    const ctx = finishedContext();
+    for (const [format, oracle] of cases) {
+      const f = compileAccessLogFormat(format);
+      for (let c = 0; c <= 0xffff; c++) {
+        const ch = String.fromCharCode(c);
+        for (const v of [`${ch}/pets`, `/pe${ch}ts`, `/pets${ch}`]) {
+          ctx.path = v;
+          const line = f(ctx);
+          if (line !== oracle(v)) assert.equal(line, oracle(v), `${format} with U+${c.toString(16).padStart(4, '0')} in ${JSON.stringify(v)}`);
+        }
+      }
+    }
   });
 });
 

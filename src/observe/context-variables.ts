@@ -166,6 +166,14 @@ const FIXED: Readonly<Record<string, ContextGetter>> = {
   traceId: (c) => str((c.extensions.trace as { traceId?: string } | undefined)?.traceId),
 };
 
+/**
+ * Variables whose values the gateway builds itself from characters no log format escapes ([0-9a-zA-Z],
+ * `-`, `+`, `/`, `=`, `:`, `.`, space): request ids (generated, or a supplied UUID that was validated and
+ * lower-cased), the CLF time and the protocol (`HTTP/` and the parser's digits). Formatters may skip the
+ * escaping scan for them. Not the method: HTTP/2 allows any token there, and `&` or `'` are tokens.
+ */
+export const PLAIN_VARIABLES: ReadonlySet<string> = new Set(['requestId', 'extendedRequestId', 'requestTime', 'protocol']);
+
 /** The fixed variable names, for docs and the console's format editor. */
 export const CONTEXT_VARIABLE_NAMES: readonly string[] = Object.freeze(Object.keys(FIXED).sort());
 
