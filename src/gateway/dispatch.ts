@@ -5,7 +5,7 @@ import { performance } from 'node:perf_hooks';
 import type { Clock } from '../core/clock.ts';
 import { deny, type Denial } from '../core/denial.ts';
 import { createExtendedIdGenerator, isUuid, newRequestId } from '../core/ids.ts';
-import { RequestContext } from './pipeline/context.ts';
+import { closeInFlight, RequestContext } from './pipeline/context.ts';
 import type { StageFn } from './pipeline/stage.ts';
 import { defaultResponder, type GatewayResponder } from './gateway-responses.ts';
 import type { CompiledRoute, CompiledStage, Snapshot } from './snapshot.ts';
@@ -71,6 +71,7 @@ export function createDispatcher(options: DispatcherOptions): Dispatch {
       sourceIp: facts.sourceIp,
       secureTransport: facts.secure,
       domainName: hostOf(req),
+      peerIp: facts.peer,
     });
     ctx.path = rawPath;
     const own = ctx.gatewayHeaders;
@@ -85,6 +86,7 @@ export function createDispatcher(options: DispatcherOptions): Dispatch {
     res.on('close', () => {
       if (ended) return;
       ended = true;
+      closeInFlight(ctx);
       observer.onRequestEnd(ctx, stage ? stage.accessLog : snap?.accessLog ?? null);
     });
     observer.onRequestStart?.(ctx);

@@ -21,7 +21,7 @@ interface PerSnapshot {
 }
 
 export interface TransportFacts {
-  of(snap: Snapshot | undefined, req: IncomingMessage, listenerSecure: boolean): { sourceIp: string; secure: boolean; hsts: string };
+  of(snap: Snapshot | undefined, req: IncomingMessage, listenerSecure: boolean): { peer: string; sourceIp: string; secure: boolean; hsts: string };
   /** Writes the redirect itself (returns true), or returns the refusal. */
   refusePlain(ctx: RequestContext, url: string, mode: Exclude<PlainHttpMode, 'serve'>, httpsPort: number | undefined): Denial | undefined;
   applyClientCert(snap: Snapshot, ctx: RequestContext, conn: ConnectionInfo | undefined, domain: string | undefined): void;
@@ -49,9 +49,9 @@ export function createTransportFacts(): TransportFacts {
     of(snap, req, listenerSecure) {
       const c = compiled(snap);
       const peer = normalize(req.socket.remoteAddress ?? '');
-      if (c.proxies.size === 0) return { sourceIp: peer, secure: listenerSecure, hsts: listenerSecure ? c.hsts : '' };
+      if (c.proxies.size === 0) return { peer, sourceIp: peer, secure: listenerSecure, hsts: listenerSecure ? c.hsts : '' };
       const facts = c.proxies.resolve(peer, listenerSecure, req.headers['x-forwarded-for'], req.headers['x-forwarded-proto']);
-      return { sourceIp: facts.sourceIp, secure: facts.secure, hsts: facts.secure ? c.hsts : '' };
+      return { peer, sourceIp: facts.sourceIp, secure: facts.secure, hsts: facts.secure ? c.hsts : '' };
     },
     refusePlain(ctx, url, mode, httpsPort) {
       if (mode === 'refuse') return deny('NO_API', { detail: 'plain HTTP refused on this listener (--http-mode refuse)' });

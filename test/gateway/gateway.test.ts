@@ -2,6 +2,7 @@
 // selection, routing, AWS's default and customised gateway responses, request ids, the access log.
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
+import net from 'node:net';
 import { request, startServer, startTestGateway, type TestGateway } from '../helpers/gateway.ts';
 
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
@@ -193,3 +194,33 @@ async function waitForLine(gw: TestGateway, from: number, needle: string): Promi
   }
   throw new Error(`no access-log line containing ${needle}; got:\n${gw.logLines.slice(from).join('\n')}`);
 }
+
+describe('a client that leaves before the upstream answers', () => {
+  test("is logged with the integration's error and no integration latency", async () => {
+    let arrived!: () => void;
+    const got = new Promise<void>((r) => (arrived = r));
+    const held: Array<import('node:http').ServerResponse> = [];
+    const upstream = await startServer((_req, res) => {
+      held.push(res);
+      arrived();
+    });
+    const gw = await startTestGateway({
+      settings: { accessLog: { format: '{"requestId":"$context.requestId","error":"$context.integration.error","latency":"$context.integrationLatency"}' } },
+      apis: [{ name: 'slow', stages: { prod: {} }, routes: [{ method: 'GET', path: '/wait', integration: { type: 'http_proxy', url: `${upstream.url}/` } }] }],
+    });
+    try {
+      const id = '0d1e2f3a-4b5c-4d6e-8f70-8192a3b4c5d6';
+      const socket = net.connect(gw.port, '127.0.0.1');
+      socket.on('error', () => {});
+      socket.write(`GET /prod/wait HTTP/1.1\r\nHost: gw\r\nx-amzn-requestid: ${id}\r\n\r\n`);
+      await got;
+      socket.destroy();
+      const record = JSON.parse(await waitForLine(gw, 0, id));
+      assert.deepEqual(record, { requestId: id, error: 'Client closed the connection', latency: '-' });
+    } finally {
+      for (const res of held) res.destroy();
+      await gw.close();
+      await upstream.close();
+    }
+  });
+});

@@ -8,7 +8,7 @@ import v8 from 'node:v8';
 import vm from 'node:vm';
 import { RESPONSE_TYPES } from '../../src/core/gateway-responses.ts';
 import type { Denial } from '../../src/core/denial.ts';
-import { applyGatewayHeaders, RequestContext } from '../../src/gateway/pipeline/context.ts';
+import { applyGatewayHeaders, closeInFlight, RequestContext } from '../../src/gateway/pipeline/context.ts';
 import type { IntegrationFn } from '../../src/gateway/integrations/types.ts';
 
 export interface Upstream {
@@ -107,6 +107,7 @@ export async function startTestGateway(integration: IntegrationFn, options: Test
       return;
     }
     ctx.pathParameters = params;
+    res.on('close', () => closeInFlight(ctx)); // the dispatcher's part
     integration(ctx).then(
       (denial) => {
         if (denial) render(ctx, denial);

@@ -269,6 +269,39 @@ describe('headers', () => {
     assert.equal(r.headers['x-amzn-remapped-x-amz-apigw-id'], 'upstream-ext');
     assert.equal(r.headers['x-amzn-other'], 'kept');
   });
+
+  test('response header names keep their spelling and meaning from response to response (names the gateway remembers)', async () => {
+    // Raw responses, so the exact bytes of each name are the upstream's. X-Abzc and X-Qbzc share length,
+    // first, middle and last byte; the casings of one name must each come back as sent.
+    const heads = [
+      'X-Abzc: one\r\nContent-Length: 1',
+      'X-Qbzc: two\r\nCONTENT-LENGTH: 1',
+      'x-abzc: three\r\nX-AMZN-REQUESTID: up\r\ncontent-length: 1',
+      'X-ABZC: four\r\nKEEP-ALIVE: timeout=5\r\nConnection: keep-alive, X-Qbzc\r\nX-Qbzc: hidden\r\nContent-Length: 1',
+      'X-Qbzc: five\r\nContent-Length: 1',
+    ];
+    let n = 0;
+    const server = net.createServer((socket) => {
+      socket.on('data', () => socket.write(`HTTP/1.1 200 OK\r\n${heads[n++ % heads.length]}\r\n\r\nx`));
+    });
+    server.listen(0, '127.0.0.1');
+    await once(server, 'listening');
+    cleanups.push(() => new Promise((r) => server.close(() => r())));
+    const gw = await gateway(`http://127.0.0.1:${(server.address() as net.AddressInfo).port}`);
+    const names = async () => {
+      const r = await rawRequest(gw.port, 'GET / HTTP/1.1\r\nHost: gw\r\nConnection: close\r\n\r\n');
+      assert.equal(r.body, 'x');
+      return r.head.split('\r\n').slice(1).map((l) => l.slice(0, l.indexOf(':')) + '=' + l.slice(l.indexOf(':') + 1).trim())
+        .filter((l) => !/^(x-amzn-RequestId|Date|Connection)=/.test(l));
+    };
+    for (let round = 0; round < 2; round++) {
+      assert.deepEqual(await names(), ['X-Abzc=one', 'Content-Length=1']);
+      assert.deepEqual(await names(), ['X-Qbzc=two', 'CONTENT-LENGTH=1']);
+      assert.deepEqual(await names(), ['x-abzc=three', 'x-amzn-Remapped-X-AMZN-REQUESTID=up', 'content-length=1']);
+      assert.deepEqual(await names(), ['X-ABZC=four', 'Content-Length=1']);
+      assert.deepEqual(await names(), ['X-Qbzc=five', 'Content-Length=1']);
+    }
+  });
 });
 
 describe('path parameters and stage variables', () => {

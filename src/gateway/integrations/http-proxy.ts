@@ -15,7 +15,7 @@ import type { HttpProxyIntegration } from '../../config/schema.ts';
 import { systemClock, type Clock } from '../../core/clock.ts';
 import { deny, type Denial } from '../../core/denial.ts';
 import { RESPONSE_TYPES } from '../../core/gateway-responses.ts';
-import { applyGatewayHeaders, type RequestContext } from '../pipeline/context.ts';
+import { applyGatewayHeaders, type InFlight, type RequestContext } from '../pipeline/context.ts';
 import type { IntegrationFn } from './types.ts';
 import type { UpstreamPools } from './upstream-pools.ts';
 import { compileUrlTemplate } from './url-template.ts';
@@ -102,7 +102,7 @@ export function createHttpProxyIntegration(settings: HttpProxyIntegration, optio
 
     const exchange = new Exchange(ctx, route);
     (res as Carrier)[kExchange] = exchange;
-    res.on('close', onResponseClose);
+    ctx.inFlight = exchange;
     // A stage that had to read the whole body first (SigV4 hashes it) leaves it here; it is sent as is.
     const buffered = ctx.extensions.requestBody;
     const preread = buffered instanceof Uint8Array ? buffered : null;
@@ -136,7 +136,7 @@ const RETRYABLE_METHODS = new Set(['GET', 'HEAD', 'OPTIONS', 'PUT', 'DELETE', 'T
 const STALE_CONNECTION = new Set(['ECONNRESET', 'EPIPE', 'UND_ERR_SOCKET']);
 
 /** One proxied request: the undici dispatch handler, and the owner of the client-side listeners. */
-class Exchange implements Dispatcher.DispatchHandler {
+class Exchange implements Dispatcher.DispatchHandler, InFlight {
   readonly ctx: RequestContext;
   readonly req: IncomingMessage;
   readonly res: ServerResponse;
@@ -412,10 +412,6 @@ function expireQueue(queue: TimeoutQueue): void {
   queue.expire();
 }
 
-function onResponseClose(this: ServerResponse): void {
-  (this as Carrier)[kExchange]?.clientClosed();
-}
-
 function onResponseDrain(this: ServerResponse): void {
   const exchange = (this as Carrier)[kExchange];
   if (exchange !== undefined && exchange.state === STREAMING) exchange.resumeUpstream?.();
@@ -484,7 +480,7 @@ function upstreamHeaders(ctx: RequestContext): string[] {
     if (typeof value === 'string') out.push(name, value);
     else if (value !== undefined) for (const v of value) out.push(name, v);
   }
-  const peer = peerAddress(req) || ctx.identity.sourceIp;
+  const peer = ctx.peerIp || peerAddress(req) || ctx.identity.sourceIp;
   const prior = h['x-forwarded-for'];
   out.push('x-forwarded-for', prior ? `${prior}, ${peer}` : peer);
   out.push('x-forwarded-proto', ctx.secureTransport ? 'https' : 'http');
@@ -514,7 +510,7 @@ function connectionTokens(value: string): string[] | null {
  * Upstream response headers that name a header the gateway owns are passed on renamed, as AWS does:
  * `x-amzn-Remapped-<name>`. The client always sees the gateway's own request ids.
  */
-const GATEWAY_OWNED = new Set(['x-amzn-requestid', 'x-amz-apigw-id']);
+const OWNED_NAMES = new Set(['x-amzn-requestid', 'x-amz-apigw-id']);
 const REMAPPED = 'x-amzn-Remapped-';
 
 /**
@@ -527,10 +523,11 @@ function collectResponseHeaders(raw: Buffer[], out: string[], listed: readonly s
   const from = out.length;
   let hasLength = false;
   for (let i = 0; i < raw.length; i += 2) {
-    let name = raw[i].toString('latin1');
-    const lower = name.toLowerCase();
-    if (SKIP_RESPONSE.has(lower)) {
-      if (listed === null && lower === 'connection') {
+    const name = headerName(raw[i]);
+    const kind = name.kind;
+    if (kind === HOP_BY_HOP) continue;
+    if (kind === CONNECTION) {
+      if (listed === null) {
         const tokens = connectionTokens(raw[i + 1].toString('latin1'));
         if (tokens !== null) {
           out.length = from;
@@ -539,12 +536,67 @@ function collectResponseHeaders(raw: Buffer[], out: string[], listed: readonly s
       }
       continue;
     }
-    if (listed !== null && listed.includes(lower)) continue;
-    if (lower === 'content-length') hasLength = true;
-    else if ((lower.length === 16 || lower.length === 14) && GATEWAY_OWNED.has(lower)) name = REMAPPED + name;
-    out.push(name, raw[i + 1].toString('latin1'));
+    if (listed !== null && listed.includes(name.lower)) continue;
+    if (kind === CONTENT_LENGTH) hasLength = true;
+    out.push(kind === GATEWAY_OWNED ? REMAPPED + name.text : name.text, raw[i + 1].toString('latin1'));
   }
   return hasLength;
+}
+
+// What a response header name means to the proxy.
+const END_TO_END = 0;
+const HOP_BY_HOP = 1;
+const CONNECTION = 2;
+const CONTENT_LENGTH = 3;
+const GATEWAY_OWNED = 4;
+
+interface HeaderName {
+  /** The name's bytes (a copy), to recognise it next time. */
+  readonly bytes: Uint8Array;
+  /** As the upstream spelled it. */
+  readonly text: string;
+  readonly lower: string;
+  readonly kind: number;
+}
+
+/**
+ * Upstreams send the same few header names on every response. A small direct-mapped table from a
+ * name's bytes to its decoded form and meaning replaces, per name, a native toString call, a
+ * toLowerCase and set lookups (about 1,000 instructions) with a byte comparison. Bounded: 256 slots of
+ * names up to 64 bytes; a colliding name replaces the slot's entry, longer names are not kept.
+ */
+const NAME_SLOTS = 256;
+const MAX_CACHED_NAME = 64;
+const nameTable: Array<HeaderName | undefined> = new Array<HeaderName | undefined>(NAME_SLOTS).fill(undefined);
+
+function headerName(buf: Buffer): HeaderName {
+  const len = buf.length;
+  if (len === 0 || len > MAX_CACHED_NAME) return describeName(buf);
+  const slot = (len * 31 + buf[0] * 17 + buf[len >> 1] * 7 + buf[len - 1]) & (NAME_SLOTS - 1);
+  const cached = nameTable[slot];
+  if (cached !== undefined && sameBytes(cached.bytes, buf, len)) return cached;
+  const fresh = describeName(buf);
+  nameTable[slot] = fresh;
+  return fresh;
+}
+
+function sameBytes(a: Uint8Array, b: Buffer, len: number): boolean {
+  if (a.length !== len) return false;
+  for (let i = 0; i < len; i++) if (a[i] !== b[i]) return false;
+  return true;
+}
+
+function describeName(buf: Buffer): HeaderName {
+  const text = buf.toString('latin1');
+  const lower = text.toLowerCase();
+  const kind =
+    lower === 'connection' ? CONNECTION
+    : SKIP_RESPONSE.has(lower) ? HOP_BY_HOP
+    : lower === 'content-length' ? CONTENT_LENGTH
+    : OWNED_NAMES.has(lower) ? GATEWAY_OWNED
+    : END_TO_END;
+  // A copy: undici's buffers are views of memory it reuses.
+  return { bytes: Uint8Array.from(buf), text, lower, kind };
 }
 
 /**

@@ -64,6 +64,8 @@ export class RequestContext {
   readonly protocol: string;
   readonly secureTransport: boolean;
   readonly domainName: string;
+  /** The TCP peer's address (IPv4-mapped IPv6 unwrapped); '' when the creator did not say. */
+  readonly peerIp: string;
   readonly identity: Identity;
 
   /** Set once the API and stage are known. */
@@ -104,6 +106,11 @@ export class RequestContext {
    * in the one array it hands to writeHead (Node's fast path: no per-header setHeader).
    */
   gatewayHeaders: string[] = [];
+  /**
+   * The integration's work in flight (an upstream exchange), told first when the client's connection
+   * closes so that the log phase, which runs next, sees its outcome. See closeInFlight().
+   */
+  inFlight: InFlight | null = null;
 
   status = 0;
   responseLength = 0;
@@ -123,6 +130,7 @@ export class RequestContext {
     sourceIp: string;
     secureTransport: boolean;
     domainName: string;
+    peerIp?: string;
   }) {
     this.req = init.req;
     this.res = init.res;
@@ -133,9 +141,10 @@ export class RequestContext {
     this.httpMethod = init.req.method ?? 'GET';
     this.rawPath = init.rawPath;
     this.rawQuery = init.rawQuery;
-    this.protocol = `HTTP/${init.req.httpVersion}`;
+    this.protocol = protocolOf(init.req.httpVersion);
     this.secureTransport = init.secureTransport;
     this.domainName = init.domainName;
+    this.peerIp = init.peerIp ?? '';
     const ua = init.req.headers['user-agent'];
     this.identity = {
       sourceIp: init.sourceIp,
@@ -153,8 +162,40 @@ export class RequestContext {
 
 const EMPTY: Record<string, string> = Object.freeze({}) as Record<string, string>;
 
+/** An integration's handle on a request it has not finished. */
+export interface InFlight {
+  /** The client's connection closed: stop the upstream work and record why. Idempotent. */
+  clientClosed(): void;
+}
+
+/**
+ * Called once by whoever owns the response's 'close' event (the dispatcher), before the log phase: one
+ * listener per request rather than one per party, and the integration's outcome is known when logged.
+ */
+export function closeInFlight(ctx: RequestContext): void {
+  const work = ctx.inFlight;
+  if (work !== null) {
+    ctx.inFlight = null;
+    work.clientClosed();
+  }
+}
+
 /** Sets ctx.gatewayHeaders on its response (for writers that set headers one by one). */
 export function applyGatewayHeaders(ctx: RequestContext): void {
   const h = ctx.gatewayHeaders;
   for (let i = 0; i < h.length; i += 2) ctx.res.setHeader(h[i], h[i + 1]);
+}
+
+/** $context.protocol without a new string per request for the usual versions. */
+function protocolOf(version: string): string {
+  switch (version) {
+    case '1.1':
+      return 'HTTP/1.1';
+    case '2.0':
+      return 'HTTP/2.0';
+    case '1.0':
+      return 'HTTP/1.0';
+    default:
+      return `HTTP/${version}`;
+  }
 }
