@@ -4,6 +4,7 @@ import { readFile } from 'node:fs/promises';
 import { watch, type FSWatcher } from 'node:fs';
 import { basename, dirname, resolve } from 'node:path';
 import { systemClock, type Clock } from '../core/clock.ts';
+import { pinNextTickShape } from '../core/tick-shape.ts';
 import { DefinitionError, formatProblems } from '../config/load.ts';
 import { openStore } from '../store/open-store.ts';
 import { openCounters } from '../store/counters/open-counters.ts';
@@ -97,6 +98,7 @@ export interface RunningGateway {
 }
 
 export async function startGateway(options: StartOptions): Promise<RunningGateway> {
+  pinNextTickShape();
   const clock = options.clock ?? systemClock;
   const print = options.print ?? ((line: string) => process.stderr.write(line + '\n'));
   const logger = createLogger({
