@@ -43,7 +43,6 @@ export interface DispatcherOptions {
 
 export type Dispatch = (req: IncomingMessage, res: ServerResponse, conn?: ConnectionInfo) => void;
 
-const BAD_PERCENT = /%(?![0-9A-Fa-f]{2})/;
 
 export function createDispatcher(options: DispatcherOptions): Dispatch {
   const { snapshot, clock, observer, secure, onError } = options;
@@ -194,10 +193,8 @@ function checkRequest(ctx: RequestContext, url: string, snap: Snapshot): Denial 
   // Only origin-form targets: absolute-form would let the URL's authority disagree with Host, and
   // asterisk-form (OPTIONS *) names no resource.
   if (url.charCodeAt(0) !== 47) return deny('BAD_REQUEST', { detail: 'request target is not origin-form' });
-  const rawPath = ctx.rawPath;
-  if (BAD_PERCENT.test(url)) return deny('BAD_REQUEST', { detail: 'invalid percent-encoding' });
-  if (hasDotSegment(rawPath)) return deny('BAD_REQUEST', { detail: 'dot segment in path' });
-  if (rawPath.includes('\\')) return deny('BAD_REQUEST', { detail: 'backslash in path' });
+  const problem = targetProblem(url, ctx.rawPath);
+  if (problem !== undefined) return deny('BAD_REQUEST', { detail: problem });
 
   const raw = ctx.req.rawHeaders;
   let headerBytes = 0;
@@ -209,6 +206,45 @@ function checkRequest(ctx: RequestContext, url: string, snap: Snapshot): Denial 
     return deny('REQUEST_TOO_LARGE', { detail: `content-length ${cl} exceeds ${s.maxRequestBodyBytes}` });
   }
   return undefined;
+}
+
+const BAD_PERCENT = 1; // a '%' not followed by two hex digits, anywhere in the target
+const MAYBE_DOT = 2; // a '.' or '%2' in the path: hasDotSegment decides
+const BACKSLASH = 4; // a '\\' in the path
+
+/**
+ * What is wrong with an origin-form request target, if anything: a '%' not followed by two hex digits
+ * (anywhere), a dot segment or a backslash in the path (`rawPath`, the target up to its '?'). One pass
+ * over the characters; the dot-segment check runs only when the pass saw a '.' or '%2' in the path.
+ */
+export function targetProblem(url: string, rawPath: string): string | undefined {
+  const found = scanTarget(url, rawPath.length);
+  if (found === 0) return undefined;
+  if (found & BAD_PERCENT) return 'invalid percent-encoding';
+  if (found & MAYBE_DOT && hasDotSegment(rawPath)) return 'dot segment in path';
+  if (found & BACKSLASH) return 'backslash in path';
+  return undefined;
+}
+
+/** One pass over the request target for what checkRequest refuses; `pathEnd` is where the query starts. */
+function scanTarget(url: string, pathEnd: number): number {
+  let found = 0;
+  for (let i = 0; i < url.length; i++) {
+    const c = url.charCodeAt(i);
+    if (c === 37) {
+      if (!isHexDigit(url.charCodeAt(i + 1)) || !isHexDigit(url.charCodeAt(i + 2))) return found | BAD_PERCENT;
+      if (i < pathEnd && url.charCodeAt(i + 1) === 50) found |= MAYBE_DOT;
+    } else if (i < pathEnd) {
+      if (c === 46) found |= MAYBE_DOT;
+      else if (c === 92) found |= BACKSLASH;
+    }
+  }
+  return found;
+}
+
+/** NaN (past the end of the string) is not a hex digit. */
+function isHexDigit(c: number): boolean {
+  return (c >= 48 && c <= 57) || (c >= 65 && c <= 70) || (c >= 97 && c <= 102);
 }
 
 /**
@@ -225,17 +261,27 @@ function hasDotSegment(path: string): boolean {
   return false;
 }
 
+// Clients send the same Host on every request of a connection (and most connections): the last answer
+// is kept, so a repeat costs one string comparison instead of lower-casing and slicing.
+let lastHost = '';
+let lastHostOf = '';
+
 function hostOf(req: IncomingMessage): string {
   const host = req.headers.host;
   if (!host) return '';
+  if (host === lastHost) return lastHostOf;
   let h = host.toLowerCase();
   if (h.charCodeAt(0) === 91) {
     const end = h.indexOf(']');
-    return end === -1 ? h : h.slice(0, end + 1);
+    h = end === -1 ? h : h.slice(0, end + 1);
+  } else {
+    const colon = h.indexOf(':');
+    if (colon !== -1) h = h.slice(0, colon);
+    if (h.endsWith('.')) h = h.slice(0, -1);
   }
-  const colon = h.indexOf(':');
-  if (colon !== -1) h = h.slice(0, colon);
-  return h.endsWith('.') ? h.slice(0, -1) : h;
+  lastHost = host;
+  lastHostOf = h;
+  return h;
 }
 
 /**

@@ -48,7 +48,7 @@ export function createTransportFacts(): TransportFacts {
   return {
     of(snap, req, listenerSecure) {
       const c = compiled(snap);
-      const peer = normalize(req.socket.remoteAddress ?? '');
+      const peer = peerOf(req);
       if (c.proxies.size === 0) return { peer, sourceIp: peer, secure: listenerSecure, hsts: listenerSecure ? c.hsts : '' };
       const facts = c.proxies.resolve(peer, listenerSecure, req.headers['x-forwarded-for'], req.headers['x-forwarded-proto']);
       return { peer, sourceIp: facts.sourceIp, secure: facts.secure, hsts: facts.secure ? c.hsts : '' };
@@ -85,6 +85,22 @@ export function createTransportFacts(): TransportFacts {
       if (wanted !== undefined) for (const [name, field] of wanted) if (field !== 'principalArn') headers[name] = certField(cert, field);
     },
   };
+}
+
+const kPeer = Symbol('portcullis.peer');
+type PeerCarrier = { [kPeer]?: string };
+
+/** The socket's remote address, normalised once per connection (it cannot change). */
+function peerOf(req: IncomingMessage): string {
+  const socket = req.socket as typeof req.socket & PeerCarrier;
+  let peer = socket[kPeer];
+  if (peer === undefined) {
+    const addr = socket.remoteAddress;
+    peer = normalize(addr ?? '');
+    // Not cached while unknown (a socket already closed reports no address).
+    if (addr !== undefined) socket[kPeer] = peer;
+  }
+  return peer;
 }
 
 function certField(cert: VerifiedClientCert, field: Exclude<ClientCertField, 'principalArn'>): string {
