@@ -11,6 +11,8 @@ export interface CompiledRoute extends RouteRef {
   /** Stage functions in lifecycle order; empty when no stage applies. */
   readonly chain: readonly StageFn[];
   readonly integration: IntegrationFn;
+  /** The API's gateway responses, for a Denial the integration reports. */
+  readonly responder: GatewayResponder;
 }
 
 export interface CompiledStage {

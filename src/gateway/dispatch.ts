@@ -159,12 +159,22 @@ export function createDispatcher(options: DispatcherOptions): Dispatch {
 
   function integrate(responder: GatewayResponder, ctx: RequestContext, route: CompiledRoute): void {
     observer.onPhase?.(ctx, 'integration');
-    route.integration(ctx).then(
-      (denial) => {
-        if (denial) send(responder, ctx, denial);
-      },
-      (err) => fail(responder, ctx, err),
-    );
+    try {
+      route.integration(ctx, integrationDone);
+    } catch (err) {
+      fail(responder, ctx, err);
+    }
+  }
+
+  /** The integrations' one completion callback: renders a Denial reported before any byte was sent. */
+  function integrationDone(ctx: RequestContext, denial: Denial | undefined): void {
+    if (denial === undefined) return;
+    const responder = (ctx.route as CompiledRoute).responder;
+    try {
+      send(responder, ctx, denial);
+    } catch (err) {
+      fail(responder, ctx, err);
+    }
   }
 
   function fail(responder: GatewayResponder, ctx: RequestContext, err: unknown): void {

@@ -133,16 +133,16 @@ function compileApi<Deps>(
   problems: DefinitionProblem[],
 ): CompiledApi {
   const id = apiDef.id ?? deriveApiId(apiDef.name);
-  const stages = new Map<string, CompiledStage>();
-  for (const [stageName, stageDef] of Object.entries(apiDef.stages)) {
-    stages.set(stageName, compileStage(apiDef, id, ai, stageName, stageDef, definition, deps, problems));
-  }
   let responder: GatewayResponder;
   try {
     responder = createGatewayResponder(apiDef.gatewayResponses ?? {});
   } catch (err) {
     problems.push({ path: `apis[${ai}].gatewayResponses`, message: (err as Error).message });
     responder = createGatewayResponder();
+  }
+  const stages = new Map<string, CompiledStage>();
+  for (const [stageName, stageDef] of Object.entries(apiDef.stages)) {
+    stages.set(stageName, compileStage(apiDef, id, ai, stageName, stageDef, definition, deps, problems, responder));
   }
   return Object.freeze({ id, name: apiDef.name, prefix: apiDef.basePath === '/' ? '' : apiDef.basePath, responder, stages });
 }
@@ -156,6 +156,7 @@ function compileStage<Deps>(
   definition: Definition,
   deps: CompileDeps<Deps>,
   problems: DefinitionProblem[],
+  responder: GatewayResponder,
 ): CompiledStage {
   const router = createRouter<CompiledRoute>();
   const variables = Object.freeze({ ...stageDef.variables });
@@ -193,6 +194,7 @@ function compileStage<Deps>(
         // Exact size (a list grown by push keeps about 150 bytes of spare room); shared when empty.
         chain: chain.length === 0 ? NO_STAGES : chain.slice(),
         integration,
+        responder,
       });
     } catch (err) {
       problems.push({ path: at, message: `stage ${stageName}: ${(err as Error).message}` });

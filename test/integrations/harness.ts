@@ -108,18 +108,17 @@ export async function startTestGateway(integration: IntegrationFn, options: Test
     }
     ctx.pathParameters = params;
     res.on('close', () => closeInFlight(ctx)); // the dispatcher's part
-    integration(ctx).then(
-      (denial) => {
+    try {
+      integration(ctx, (_ctx, denial) => {
         if (denial) render(ctx, denial);
         const outcome = { ctx, denial };
         outcomes.push(outcome);
         waiters.shift()?.(outcome);
-      },
-      (err) => {
-        console.error('integration threw', err);
-        res.destroy();
-      },
-    );
+      });
+    } catch (err) {
+      console.error('integration threw', err);
+      res.destroy();
+    }
   });
   const sockets = new Set<net.Socket>();
   server.on('connection', (s) => {

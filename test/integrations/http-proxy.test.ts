@@ -240,9 +240,9 @@ describe('headers', () => {
       pools,
       maxRequestBodyBytes: 1024,
     });
-    const gw = await startTestGateway((ctx) => {
+    const gw = await startTestGateway((ctx, done) => {
       ctx.gatewayHeaders.push('RateLimit-Policy', '"burst";q=2;w=2', 'RateLimit', '"burst";r=1;t=1');
-      return proxy(ctx);
+      proxy(ctx, done);
     });
     cleanups.push(() => gw.close());
     const r = await request(gw.url, { dispatcher: client });
@@ -721,7 +721,9 @@ describe('methods, statuses and connections', () => {
     const settings = HttpProxyIntegrationSchema.parse({ type: 'http_proxy', url: up.url });
     const integration = createHttpProxyIntegration(settings, { stageVariables: {}, pools, maxRequestBodyBytes: 10 });
     const ctx = { res: { destroyed: true }, integration: { status: 0, latency: -1, error: '', requestId: '' } };
-    assert.equal(await integration(ctx as never), undefined);
+    const outcomes: unknown[] = [];
+    integration(ctx as never, (_ctx, denial) => outcomes.push(denial));
+    assert.deepEqual(outcomes, [undefined], 'done is called once, at once, with no denial');
     assert.equal(up.requests, 0);
   });
 });

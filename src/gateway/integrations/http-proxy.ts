@@ -16,7 +16,7 @@ import { systemClock, type Clock } from '../../core/clock.ts';
 import { deny, type Denial } from '../../core/denial.ts';
 import { RESPONSE_TYPES } from '../../core/gateway-responses.ts';
 import { applyGatewayHeaders, type InFlight, type RequestContext } from '../pipeline/context.ts';
-import type { IntegrationFn } from './types.ts';
+import type { IntegrationDone, IntegrationFn } from './types.ts';
 import type { UpstreamPools } from './upstream-pools.ts';
 import { compileUrlTemplate } from './url-template.ts';
 import { resolveUpstreamTls } from './upstream-tls.ts';
@@ -51,7 +51,7 @@ type Carrier = { [kExchange]?: Exchange };
 
 const PENDING = 0; // dispatched, nothing sent to the client yet
 const STREAMING = 1; // response head written, body flowing
-const DONE = 2; // settled: the promise is resolved, later undici callbacks are ignored
+const DONE = 2; // settled: done() was called, later undici callbacks are ignored
 
 const TIMEOUT_ERROR = 'Execution failed due to a timeout error';
 const FAILURE_MESSAGE = RESPONSE_TYPES.INTEGRATION_FAILURE.message ?? 'Network error communicating with endpoint';
@@ -76,15 +76,15 @@ export function createHttpProxyIntegration(settings: HttpProxyIntegration, optio
     clock: options.clock ?? systemClock,
   });
 
-  return function httpProxy(ctx: RequestContext): Promise<Denial | undefined> {
+  return function httpProxy(ctx: RequestContext, done: IntegrationDone): void {
     const { req, res } = ctx;
     if (res.destroyed) {
       ctx.integration.error = 'Client closed the connection';
-      return RESOLVED;
+      return done(ctx, undefined);
     }
     const path = template.path(ctx.pathParameters, ctx.rawQuery);
     if (path === undefined) {
-      return Promise.resolve(deny('BAD_REQUEST', { detail: 'a path parameter is a dot segment or not encodable' }));
+      return done(ctx, deny('BAD_REQUEST', { detail: 'a path parameter is a dot segment or not encodable' }));
     }
 
     let hasBody: boolean;
@@ -93,14 +93,14 @@ export function createHttpProxyIntegration(settings: HttpProxyIntegration, optio
       const length = Number(cl);
       if (length > route.maxBody) {
         res.shouldKeepAlive = false; // do not read (or let Node dump) a body we refuse
-        return Promise.resolve(deny('REQUEST_TOO_LARGE', { detail: `content-length ${cl} exceeds ${route.maxBody}` }));
+        return done(ctx, deny('REQUEST_TOO_LARGE', { detail: `content-length ${cl} exceeds ${route.maxBody}` }));
       }
       hasBody = length > 0;
     } else {
       hasBody = req.headers['transfer-encoding'] !== undefined;
     }
 
-    const exchange = new Exchange(ctx, route);
+    const exchange = new Exchange(ctx, route, done);
     (res as Carrier)[kExchange] = exchange;
     ctx.inFlight = exchange;
     // A stage that had to read the whole body first (SigV4 hashes it) leaves it here; it is sent as is.
@@ -120,11 +120,8 @@ export function createHttpProxyIntegration(settings: HttpProxyIntegration, optio
     // Only a request that can be sent again unchanged may be retried on a fresh connection.
     if (exchange.body === null && RETRYABLE_METHODS.has(ctx.httpMethod)) exchange.request = request;
     route.pool.dispatch(request, exchange);
-    return exchange.promise;
   };
 }
-
-const RESOLVED: Promise<undefined> = Promise.resolve(undefined);
 
 /**
  * A kept-alive upstream connection can be closed by the upstream just as a request is written on it
@@ -141,8 +138,8 @@ class Exchange implements Dispatcher.DispatchHandler, InFlight {
   readonly req: IncomingMessage;
   readonly res: ServerResponse;
   readonly route: Route;
-  readonly promise: Promise<Denial | undefined>;
-  resolve!: (outcome: Denial | undefined) => void;
+  /** The dispatcher's completion callback, called once through finish(). */
+  readonly done: IntegrationDone;
   state = PENDING;
   started = 0;
   /** TimeoutQueue links: performance.now() deadline, neighbours, membership. */
@@ -161,14 +158,12 @@ class Exchange implements Dispatcher.DispatchHandler, InFlight {
   /** The dispatched request while it may still be retried once (see RETRYABLE_METHODS). */
   request: Dispatcher.DispatchOptions | null = null;
 
-  constructor(ctx: RequestContext, route: Route) {
+  constructor(ctx: RequestContext, route: Route, done: IntegrationDone) {
     this.ctx = ctx;
     this.req = ctx.req;
     this.res = ctx.res;
     this.route = route;
-    this.promise = new Promise((resolve) => {
-      this.resolve = resolve;
-    });
+    this.done = done;
   }
 
   // ---- undici handler -------------------------------------------------------------------------
@@ -242,7 +237,7 @@ class Exchange implements Dispatcher.DispatchHandler, InFlight {
     this.state = DONE;
     this.ctx.integration.latency = Math.round(this.route.clock.now() - this.started);
     this.res.end();
-    this.resolve(undefined);
+    this.finish(undefined);
   }
 
   onError(err: Error): void {
@@ -260,7 +255,7 @@ class Exchange implements Dispatcher.DispatchHandler, InFlight {
     integration.latency = -1;
     if (this.res.destroyed) {
       integration.error = 'Client closed the connection';
-      this.resolve(undefined);
+      this.finish(undefined);
       return;
     }
     const code = (err as { code?: string }).code ?? err.name;
@@ -269,16 +264,16 @@ class Exchange implements Dispatcher.DispatchHandler, InFlight {
       // Headers are out: the only honest signal left is a truncated response.
       integration.error = detail;
       this.res.destroy();
-      this.resolve(undefined);
+      this.finish(undefined);
       return;
     }
     this.closeAfterResponse();
     if (code === 'UND_ERR_CONNECT_TIMEOUT' || code === 'UND_ERR_HEADERS_TIMEOUT') {
       integration.error = TIMEOUT_ERROR;
-      this.resolve(deny('INTEGRATION_TIMEOUT', { detail }));
+      this.finish(deny('INTEGRATION_TIMEOUT', { detail }));
     } else {
       integration.error = FAILURE_MESSAGE;
-      this.resolve(deny('INTEGRATION_FAILURE', { detail }));
+      this.finish(deny('INTEGRATION_FAILURE', { detail }));
     }
   }
 
@@ -291,7 +286,7 @@ class Exchange implements Dispatcher.DispatchHandler, InFlight {
     this.ctx.integration.latency = -1;
     this.ctx.integration.error = TIMEOUT_ERROR;
     this.closeAfterResponse();
-    this.resolve(deny('INTEGRATION_TIMEOUT', { detail: `no response within ${this.route.timeoutMs} ms` }));
+    this.finish(deny('INTEGRATION_TIMEOUT', { detail: `no response within ${this.route.timeoutMs} ms` }));
   }
 
   clientClosed(): void {
@@ -300,7 +295,7 @@ class Exchange implements Dispatcher.DispatchHandler, InFlight {
     this.abort(new Error('client closed the connection'));
     this.ctx.integration.latency = -1;
     this.ctx.integration.error = 'Client closed the connection';
-    this.resolve(undefined);
+    this.finish(undefined);
   }
 
   requestTooLarge(): void {
@@ -312,15 +307,20 @@ class Exchange implements Dispatcher.DispatchHandler, InFlight {
     if (wasStreaming) {
       this.ctx.integration.error = detail;
       this.res.destroy();
-      this.resolve(undefined);
+      this.finish(undefined);
       return;
     }
     this.ctx.integration.latency = -1;
     this.res.shouldKeepAlive = false;
-    this.resolve(deny('REQUEST_TOO_LARGE', { detail }));
+    this.finish(deny('REQUEST_TOO_LARGE', { detail }));
   }
 
   // ---- helpers --------------------------------------------------------------------------------
+
+  /** Reports the outcome; every caller has just moved the exchange to DONE, so this runs once. */
+  private finish(denial: Denial | undefined): void {
+    this.done(this.ctx, denial);
+  }
 
   private settle(): void {
     this.state = DONE;

@@ -1,14 +1,11 @@
 // The mock integration (AWS MOCK): a static status, headers and body, all prepared once per route; the
 // request body is discarded so the connection stays reusable.
 import type { MockIntegration } from '../../config/schema.ts';
-import type { Denial } from '../../core/denial.ts';
 import { applyGatewayHeaders, type RequestContext } from '../pipeline/context.ts';
-import type { IntegrationFn } from './types.ts';
+import type { IntegrationDone, IntegrationFn } from './types.ts';
 
 /** Headers a mock may not set: Node frames the response (Content-Length is computed here). */
 const FRAMING = new Set(['content-length', 'transfer-encoding', 'connection', 'keep-alive', 'trailer', 'upgrade']);
-
-const RESOLVED: Promise<Denial | undefined> = Promise.resolve(undefined);
 
 export function createMockIntegration(settings: MockIntegration): IntegrationFn {
   const status = settings.statusCode;
@@ -41,7 +38,7 @@ export function createMockIntegration(settings: MockIntegration): IntegrationFn 
   Object.freeze(headers);
   const length = body.length;
 
-  return function mock(ctx: RequestContext): Promise<Denial | undefined> {
+  return function mock(ctx: RequestContext, done: IntegrationDone): void {
     const { req, res } = ctx;
     // Discard the request body as it arrives (a mock never reads it).
     if (!req.complete) req.resume();
@@ -55,6 +52,6 @@ export function createMockIntegration(settings: MockIntegration): IntegrationFn 
       ctx.responseLength = length;
       res.end(body);
     }
-    return RESOLVED;
+    done(ctx, undefined);
   };
 }
