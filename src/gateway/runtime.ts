@@ -17,7 +17,8 @@ export interface RuntimeMetrics {
 }
 
 export interface RuntimeAccessLog {
-  write(line: string): void;
+  /** Formats and writes the record of one finished request. */
+  log(ctx: RequestContext, format: (ctx: RequestContext) => string): void;
 }
 
 /** From this size on, a deploy is followed by one full GC (src/core/heap.ts). */
@@ -85,7 +86,7 @@ export function createGatewayRuntime(options: GatewayRuntimeOptions): GatewayRun
         if (cl !== undefined) ctx.responseLength = Number(cl);
       }
       metrics?.record(ctx);
-      if (format && accessLog) accessLog.write(format(ctx));
+      if (format && accessLog) accessLog.log(ctx, format);
       executionLog?.onRequestEnd(ctx);
       monitor?.onRequestEnd(ctx);
       tracer?.onRequestEnd(ctx);

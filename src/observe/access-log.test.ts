@@ -9,6 +9,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Writable } from 'node:stream';
 import { after, describe, it } from 'node:test';
+import fc from 'fast-check';
 import { pathToFileURL } from 'node:url';
 import { RequestContext } from '../gateway/pipeline/context.ts';
 import {
@@ -18,6 +19,7 @@ import {
   compileAccessLogFormat,
   createAccessLogger,
   JSON_PRESET_FIELDS,
+  takeLineAscii,
 } from './access-log.ts';
 import { CONTEXT_VARIABLE_NAMES } from './context-variables.ts';
 import { finishedContext, recordingStream } from './test-support.ts';
@@ -355,6 +357,46 @@ describe('createAccessLogger', () => {
     assert.equal(readFileSync(file, 'utf8').split('\n').length, 7);
     log.write('late');
     assert.equal(log.droppedLines, 1);
+  });
+
+  it('records logged through log() reach a file as UTF-8 whether their batch is all ASCII or not', async () => {
+    const file = join(tmp, 'ascii', 'access.log');
+    const log = createAccessLogger({ destination: { file } });
+    const f = compileAccessLogFormat('$context.requestId $context.path');
+    const paths = ['/plain', '/caf\u00e9', '/\u20ac/\ud83d\ude00', '/\u00ff\u0100'];
+    const expected: string[] = [];
+    for (const group of [[0, 0], [0, 1], [2, 0], [3], [0]]) {
+      for (const i of group) {
+        const ctx = finishedContext();
+        ctx.path = paths[i]!;
+        log.log(ctx, f);
+        expected.push(`${RID} ${paths[i]}`);
+      }
+      assert.equal(await log.flush(), true); // one batch per group
+    }
+    assert.equal(await log.close(), true);
+    assert.deepEqual(readFileSync(file, 'utf8').split('\n').slice(0, -1), expected);
+  });
+
+  it('a line is reported ASCII only when it is, and is whenever its values are', () => {
+    const formats = ['JSON', 'CLF', 'XML', 'CSV', '{"requestId":"$context.requestId","ua":$context.identity.userAgent}'].map((n) => compileAccessLogFormat(n));
+    const ctx = finishedContext();
+    const check = (value: string) => {
+      ctx.path = value;
+      ctx.resourcePath = value;
+      ctx.identity.caller = value;
+      for (const f of formats) {
+        takeLineAscii();
+        const line = f(ctx);
+        const ascii = takeLineAscii();
+        const isAscii = /^[\x00-\x7f]*$/.test(line);
+        if (ascii && !isAscii) assert.fail(`reported ASCII: ${JSON.stringify(line)}`);
+        if (/^[\x20-\x7e]*$/.test(value) && !/["\\,&<>']/.test(value)) assert.equal(ascii, true, `plain ASCII value ${JSON.stringify(value)} not reported ASCII`);
+      }
+    };
+    for (const v of ['/pets/1', 'caf\u00e9', '\u20ac', 'a"b', '\u007f', '\ud800', '', 'x'.repeat(300) + '\u00e9']) check(v);
+    fc.assert(fc.property(fc.string({ unit: 'binary', maxLength: 20 }), (v) => check(v)), { numRuns: 3000 });
+    assert.equal((takeLineAscii(), compileAccessLogFormat('$context.requestId caf\u00e9')(ctx), takeLineAscii()), false, 'a format with non-ASCII text');
   });
 
   it('drops whole lines past the cap on the file path and writes the rest intact', async () => {

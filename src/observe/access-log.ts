@@ -111,7 +111,13 @@ export function compileAccessLogFormat(format: string, options: CompileVariableO
     const escape = escapes[e++];
     pieces.push({ get, wrap: PLAIN_VARIABLES.has(p.name) ? (escape === 'json-bare' ? plainJsonBare : plainValue) : WRAPS[escape] });
   }
-  return concatenate(pieces);
+  const line = concatenate(pieces);
+  if (!/[^\x00-\x7f]/.test(template)) return line;
+  return (ctx) => {
+    const text = line(ctx);
+    lineIsAscii = false;
+    return text;
+  };
 }
 
 type Wrap = (v: string | number | null) => string;
@@ -253,11 +259,31 @@ const TEXT_SPECIAL = asciiTable('"\\');
 function mayNeed(s: string, table: Uint8Array, precise: RegExp): boolean {
   for (let i = 0; i < s.length; i++) {
     const c = s.charCodeAt(i);
-    if (c >= 127) return precise.test(s);
-    if (table[c] === 1) return true;
+    if (c >= 127) {
+      lineIsAscii = false;
+      return precise.test(s);
+    }
+    if (table[c] === 1) {
+      lineIsAscii = false; // not scanned further: maybe non-ASCII
+      return true;
+    }
   }
   return false;
 }
+
+/**
+ * Whether every value escaped since the last call was ASCII (scanned whole with nothing to escape);
+ * resets to true. The log phase asks right after formatting a record: an ASCII batch is written as
+ * latin1, a copy, instead of being measured and encoded as UTF-8 (identical bytes for ASCII). Values
+ * that are not scanned (ids, time, protocol, numbers) are ASCII by construction; a format whose own
+ * text is not ASCII reports false for every record.
+ */
+export function takeLineAscii(): boolean {
+  const ascii = lineIsAscii;
+  lineIsAscii = true;
+  return ascii;
+}
+let lineIsAscii = true;
 
 // JSON.stringify also escapes lone surrogates, which would otherwise make the record invalid UTF-8.
 const jsonInner = (s: string): string =>
@@ -309,8 +335,11 @@ export interface AccessLoggerOptions {
 }
 
 export interface AccessLogger {
-  /** Writes one record (a newline is appended). Never blocks and never throws. */
-  write(line: string): void;
+  /**
+   * Writes one record (a newline is appended). Never blocks and never throws. `ascii`: the caller knows
+   * the line is ASCII (takeLineAscii()), so it may be written without UTF-8 encoding.
+   */
+  write(line: string, ascii?: boolean): void;
   /** Formats and writes the record of one finished request. */
   log(ctx: RequestContext, format: AccessLogFormatter): void;
   /** Lines dropped because the destination could not keep up, failed, or the logger was closed. */
@@ -371,13 +400,15 @@ export function createAccessLogger({
   }
 
   const logger: AccessLogger = {
-    write(line) {
+    write(line, ascii = false) {
       offered++;
       if (closed) return drop();
-      sink.write(`${line}\n`);
+      sink.write(`${line}\n`, ascii);
     },
     log(ctx, format) {
-      logger.write(format(ctx));
+      takeLineAscii(); // whatever was escaped before this record is not part of it
+      const line = format(ctx);
+      logger.write(line, takeLineAscii());
     },
     get droppedLines() {
       return dropped;
@@ -403,7 +434,7 @@ export function createAccessLogger({
 }
 
 interface Sink {
-  write(data: string): void;
+  write(data: string, ascii: boolean): void;
   flush(): Promise<void>;
   close(timeoutMs: number): Promise<boolean>;
   reopen(): void;

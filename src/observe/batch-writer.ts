@@ -24,8 +24,8 @@ export interface BatchWriterOptions {
 }
 
 export interface BatchWriter {
-  /** Queues one line (the caller adds the newline). Never blocks, never throws. */
-  write(data: string): void;
+  /** Queues one line (the caller adds the newline). `ascii`: known to be ASCII. Never blocks, never throws. */
+  write(data: string, ascii?: boolean): void;
   /** Resolves once everything queued before the call has been written (or dropped on error). */
   flush(): Promise<void>;
   /** Flushes (bounded by timeoutMs), stops the timer and closes a file; later writes are dropped. */
@@ -56,6 +56,8 @@ export function openBatchWriter(destination: BatchDestination, o: BatchWriterOpt
 
   let queue: string[] = [];
   let queuedChars = 0;
+  /** Every queued line is ASCII: the batch is written as latin1 (a copy) rather than encoded as UTF-8. */
+  let queuedAscii = true;
   let inFlightChars = 0;
   let inFlightLines = 0;
   let writing = false;
@@ -72,11 +74,12 @@ export function openBatchWriter(destination: BatchDestination, o: BatchWriterOpt
       dropQueued();
       return settleIdle();
     }
-    const buf = Buffer.from(queue.length === 1 ? queue[0] : queue.join(''), 'utf8');
+    const buf = Buffer.from(queue.length === 1 ? queue[0] : queue.join(''), queuedAscii ? 'latin1' : 'utf8');
     inFlightLines = queue.length;
     inFlightChars = queuedChars;
     queue = [];
     queuedChars = 0;
+    queuedAscii = true;
     writing = true;
     writeFrom(buf, 0, fd);
   }
@@ -123,6 +126,7 @@ export function openBatchWriter(destination: BatchDestination, o: BatchWriterOpt
     for (let i = 0; i < queue.length; i++) o.onDrop();
     queue = [];
     queuedChars = 0;
+    queuedAscii = true;
   }
 
   function flush(): Promise<void> {
@@ -134,10 +138,11 @@ export function openBatchWriter(destination: BatchDestination, o: BatchWriterOpt
   }
 
   return {
-    write(data) {
+    write(data, ascii = false) {
       if (closed || dead || queuedChars + inFlightChars + data.length > o.maxBufferChars) return o.onDrop();
       queue.push(data);
       queuedChars += data.length;
+      if (!ascii) queuedAscii = false;
       if (queuedChars >= o.batchChars) kick();
     },
     flush,
