@@ -259,10 +259,9 @@ function isHexDigit(c: number): boolean {
 
 /**
  * '.' and '..' segments (also percent-encoded) are refused: an upstream that normalises them could
- * be reached at a path no route allows.
+ * be reached at a path no route allows. Called only when scanTarget saw a '.' or '%2' in the path.
  */
 function hasDotSegment(path: string): boolean {
-  if (!path.includes('.') && !path.includes('%2')) return false;
   for (const seg of path.split('/')) {
     if (seg.length > 6 || seg.length === 0) continue;
     const s = seg.toLowerCase().replaceAll('%2e', '.');

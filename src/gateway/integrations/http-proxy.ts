@@ -18,6 +18,7 @@ import { RESPONSE_TYPES } from '../../core/gateway-responses.ts';
 import { applyGatewayHeaders, type InFlight, type RequestContext } from '../pipeline/context.ts';
 import type { IntegrationDone, IntegrationFn } from './types.ts';
 import type { UpstreamPools } from './upstream-pools.ts';
+import { normalize } from '../trusted-proxies.ts';
 import { compileUrlTemplate } from './url-template.ts';
 import { resolveUpstreamTls } from './upstream-tls.ts';
 
@@ -480,18 +481,13 @@ function upstreamHeaders(ctx: RequestContext): string[] {
     if (typeof value === 'string') out.push(name, value);
     else if (value !== undefined) for (const v of value) out.push(name, v);
   }
-  const peer = ctx.peerIp || peerAddress(req) || ctx.identity.sourceIp;
+  // peerIp is set by the dispatcher; an integration driven without one reads the socket itself.
+  const peer = ctx.peerIp || normalize(req.socket.remoteAddress ?? '') || ctx.identity.sourceIp;
   const prior = h['x-forwarded-for'];
   out.push('x-forwarded-for', prior ? `${prior}, ${peer}` : peer);
   out.push('x-forwarded-proto', ctx.secureTransport ? 'https' : 'http');
   if (h.host !== undefined) out.push('x-forwarded-host', h.host);
   return out;
-}
-
-function peerAddress(req: IncomingMessage): string {
-  const addr = req.socket.remoteAddress;
-  if (addr === undefined) return '';
-  return addr.startsWith('::ffff:') && addr.includes('.') ? addr.slice(7) : addr;
 }
 
 /** Header names a Connection header lists (RFC 9110 §7.6.1), lower-case; null for the usual values. */
