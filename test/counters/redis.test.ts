@@ -10,6 +10,8 @@ import { Redis } from 'ioredis';
 import { createFakeClock } from '../../src/core/clock.ts';
 import { openRedisCounters, redactRedisUrl, type RedisCounters } from '../../src/store/counters/redis-counters.ts';
 import { openCounters } from '../../src/store/counters/open-counters.ts';
+import { createMemoryCounters } from '../../src/store/counters/memory-counters.ts';
+import fc from 'fast-check';
 import { counterContract } from './counter-contract.ts';
 
 const REDIS_URL = process.env.PORTCULLIS_TEST_REDIS_URL ?? 'redis://127.0.0.1:6379';
@@ -58,10 +60,10 @@ describe('redis adapter specifics', () => {
       await counters.takeBuckets([{ key: 'r', rateLimit: 2, burstLimit: 10 }, { key: 'z', rateLimit: 0, burstLimit: 3 }], now);
       await counters.consumeQuota('k', 5, now + 30_000, now);
       const keys = (await admin.keys(`${prefix}*`)).sort();
-      assert.deepEqual(keys, [`${prefix}b:r`, `${prefix}b:z`, `${prefix}q:k`]);
-      const ttl = await admin.pttl(`${prefix}b:r`);
+      assert.deepEqual(keys, [`${prefix}b2:r`, `${prefix}b2:z`, `${prefix}q:k`]);
+      const ttl = await admin.pttl(`${prefix}b2:r`);
       assert.ok(ttl > 1_000 && ttl <= 1_500, `refill 1 token at 2/s = 500 ms + 1 s margin, got ${ttl}`);
-      assert.equal(await admin.pttl(`${prefix}b:z`), -1);
+      assert.equal(await admin.pttl(`${prefix}b2:z`), -1);
       const qttl = await admin.pttl(`${prefix}q:k`);
       assert.ok(qttl > 80_000 && qttl <= 90_000, `window end + 60 s grace, got ${qttl}`);
     } finally {
@@ -87,6 +89,104 @@ describe('redis adapter specifics', () => {
     const combined = decisions[110] as { buckets: { allowed: boolean }; quota?: unknown };
     assert.equal(combined.buckets.allowed, false, 'the bucket is empty by then: the quota is not asked');
     assert.equal(combined.quota, undefined);
+  });
+
+  test('a bucket is stored as two exact little-endian doubles (tokens, updatedMs) under b2:', async () => {
+    const admin = new Redis(REDIS_URL);
+    try {
+      const now = 3_000_000;
+      const spec = { key: 'exact', rateLimit: 1 / 3, burstLimit: 10 };
+      await counters.takeBuckets([spec], now);
+      await counters.takeBuckets([spec], now + 1_000);
+      const raw = await admin.getBuffer(`${prefix}b2:exact`);
+      assert.equal(raw?.length, 16);
+      // The same arithmetic in JS: 10 - 1, refilled by a third of a token, minus one. A decimal round trip
+      // ("%.17g" into a hash, as the first format did) gave the same value; a float32 or a rounded
+      // string would not.
+      assert.equal(raw!.readDoubleLE(0), Math.min(10, 9 + (1_000 * (1 / 3)) / 1_000) - 1);
+      assert.equal(raw!.readDoubleLE(8), now + 1_000);
+    } finally {
+      admin.disconnect();
+    }
+  });
+
+  test('one script call reads and writes each bucket and quota once, however many of its decisions use them', async () => {
+    const base = new Redis(REDIS_URL);
+    const monitor = await base.monitor();
+    const seen: string[] = [];
+    const mine = (key: unknown) => typeof key === 'string' && key.startsWith(prefix) && key.includes(':once:');
+    monitor.on('monitor', (_time: string, args: string[], source: string) => {
+      // Commands the script runs (source "lua") on this test's keys only: other test files share this Redis.
+      if (source === 'lua' && mine(args[1])) seen.push(args[0].toLowerCase());
+    });
+    try {
+      // MONITOR needs a moment to be attached before the commands it should see.
+      await new Promise((r) => setTimeout(r, 100));
+      const now = 4_000_000;
+      const specs = [{ key: 'once:k', rateLimit: 100, burstLimit: 1_000 }, { key: 'once:acct', rateLimit: 100, burstLimit: 1_000 }];
+      const calls0 = counters.decisionCalls;
+      const all = await Promise.all(
+        Array.from({ length: 40 }, () => counters.takeBucketsAndQuota(specs, { key: 'once:q', limit: 1_000, windowEndMs: now + 60_000 }, now)),
+      );
+      assert.equal(counters.decisionCalls - calls0, 1);
+      assert.deepEqual(all.map((d) => d.quota?.used), Array.from({ length: 40 }, (_, i) => i + 1));
+      await waitFor(async () => seen.length >= 7, 5_000, 'MONITOR to report the script commands');
+      await new Promise((r) => setTimeout(r, 200)); // anything more would arrive now
+      const counts: Record<string, number> = {};
+      for (const c of seen) counts[c] = (counts[c] ?? 0) + 1;
+      // Two buckets read and written once each; the quota read once, started (HSET + PEXPIRE) once.
+      assert.deepEqual(counts, { get: 2, hmget: 1, set: 2, hset: 1, pexpire: 1 });
+    } finally {
+      monitor.disconnect();
+      base.disconnect();
+    }
+  });
+
+  test('decisions batched in one call with shared and overlapping keys decide exactly as one by one (memory adapter)', async () => {
+    // Random batches over a few buckets and quotas, each key shared by many decisions at different positions:
+    // the batch names every key once and the script keeps their state across its decisions, so any slip in
+    // the key positions or the carried state shows up as a different answer than the in-process adapter's.
+    const runs = fc.sample(
+      fc.array(
+        fc.record({
+          kind: fc.constantFrom('take', 'quota', 'both'),
+          buckets: fc.shuffledSubarray(['a', 'b', 'c', 'd'], { minLength: 1, maxLength: 3 }),
+          quota: fc.constantFrom('q1', 'q2'),
+          dt: fc.integer({ min: 0, max: 400 }),
+        }),
+        { minLength: 20, maxLength: 80 },
+      ),
+      { numRuns: 6, seed: 20_261_125 },
+    );
+    const limits: Record<string, { rateLimit: number; burstLimit: number }> = {
+      a: { rateLimit: 0, burstLimit: 7 }, b: { rateLimit: 2.5, burstLimit: 4 }, c: { rateLimit: 10, burstLimit: 12 }, d: { rateLimit: 0.5, burstLimit: 3 },
+    };
+    for (const [r, run] of runs.entries()) {
+      const memory = createMemoryCounters();
+      const tag = `prop${r}:`;
+      let now = 5_000_000;
+      const asked: Array<Promise<unknown>> = [];
+      const expected: unknown[] = [];
+      for (const step of run) {
+        now += step.dt;
+        const specs = step.buckets.map((b) => ({ key: tag + b, ...limits[b] }));
+        const q = { key: tag + step.quota, limit: 9, windowEndMs: 5_060_000 };
+        if (step.kind === 'take') {
+          expected.push(memory.takeBuckets(specs, now));
+          asked.push(counters.takeBuckets(specs, now) as Promise<unknown>);
+        } else if (step.kind === 'quota') {
+          expected.push(memory.consumeQuota(q.key, q.limit, q.windowEndMs, now));
+          asked.push(counters.consumeQuota(q.key, q.limit, q.windowEndMs, now) as Promise<unknown>);
+        } else {
+          expected.push(memory.takeBucketsAndQuota(specs, q, now));
+          asked.push(counters.takeBucketsAndQuota(specs, q, now) as Promise<unknown>);
+        }
+      }
+      const calls0 = counters.decisionCalls;
+      const got = await Promise.all(asked);
+      assert.ok(counters.decisionCalls - calls0 <= 1, 'asked in one turn: one script call');
+      assert.deepEqual(got, expected, `run ${r}`);
+    }
   });
 
   test('openCounters picks Redis for redis:// URLs', async () => {

@@ -29,26 +29,43 @@ import {
  */
 
 /*
- * The decisions, as Lua functions of a key table K and an argument table A (strings, as ARGV):
+ * Storage. A bucket is a 16-byte string under "<prefix>b2:<key>": two little-endian doubles, tokens and
+ * updatedMs (exact, and read with one GET and written with one SET ... PX instead of a hash read, a hash
+ * write and a PEXPIRE); a missing bucket is full. ("b2": the first format kept buckets as hashes under "b:";
+ * the two never meet, so nodes of either version never fail on each other's keys, and the old ones expire
+ * by themselves once full.) A quota is a hash "<prefix>q:<key>" {n: used, e: windowEndMs}.
  *
- * take(K, A, withQuota): K[1..n] are buckets (and K[n+1] the quota hash when withQuota); A[1] nowMs, A[2i] and
- *   A[2i+1] rateLimit and burstLimit of bucket i, then (withQuota) limit, windowEndMs, graceMs. A bucket is a hash
- *   {t: tokens, u: updatedMs}; a missing one is full; same arithmetic as token-bucket.ts. Takes a token from every
- *   bucket only if all allow; then counts the quota. Returns {allowed 0|1, remaining (-1: no bucket),
- *   retryAfterMs (-1 = never), deniedBy (0-based, -1), quotaAsked 0|1, quotaAllowed 0|1, used}.
- * quota(K, A): K[1] the quota hash {n: used, e: windowEndMs}; A: limit, windowEndMs, nowMs, graceMs. A stored
- *   window ending before windowEndMs is over (start at 0); one ending later is the current one. Returns
- *   {allowed 0|1, used}.
+ * Every script below reads a bucket or a quota at most once per call and writes it back at most once, at the
+ * end (state(), flush()): a call carrying twenty decisions that all take from the account bucket reads and
+ * writes it once, not twenty times. Redis runs a script atomically, so this is the same as deciding them one
+ * by one against the store.
  */
-const DECISIONS_LUA = `
+const STATE_LUA = `
 local EPS = 1e-9
+local buckets, bucketOrder = {}, {}
+local quotas, quotaOrder = {}, {}
 
--- Tokens in a bucket at now (refilled, capped at the burst) and the time they account for; a missing bucket is full.
-local function refilled(key, rate, cap, now)
-  local v = redis.call('HMGET', key, 't', 'u')
-  if not v[1] then return cap, now end
-  local t = tonumber(v[1])
-  local u = tonumber(v[2])
+-- The bucket at key, read once per call: {t = tokens, u = updatedMs}; a missing one is full at now.
+local function bucket(key, cap, now)
+  local b = buckets[key]
+  if b == nil then
+    local v = redis.call('GET', key)
+    if v and #v == 16 then
+      local t, u = struct.unpack('<dd', v)
+      b = {t = t, u = u}
+    else
+      b = {t = cap, u = now}
+    end
+    buckets[key] = b
+    bucketOrder[#bucketOrder + 1] = key
+  end
+  return b
+end
+
+-- Tokens in bucket b at now (refilled, capped at the burst) and the time they account for (updatedMs never
+-- goes back: a node whose clock is behind credits nothing until it catches up).
+local function refilled(b, rate, cap, now)
+  local t, u = b.t, b.u
   if t > cap then t = cap end
   if now > u then
     t = t + (now - u) * rate / 1000
@@ -58,58 +75,32 @@ local function refilled(key, rate, cap, now)
   return t, u
 end
 
+local function put(b, t, u, rate, cap)
+  b.t = t
+  b.u = u
+  b.rate = rate
+  b.cap = cap
+  b.dirty = true
+end
+
 -- ms until a bucket holding t tokens has a whole one; math.huge when it never will.
 local function wait_ms(t, rate, cap)
   if rate > 0 and cap + EPS >= 1 then return math.max(1, math.ceil((1 - t - EPS) * 1000 / rate)) end
   return math.huge
 end
 
--- Stores a bucket; it expires once it would be full again (a missing bucket is a full one), plus a second for
--- clock skew. A bucket that never refills never expires: forgetting it would mint a full burst.
-local function store(key, t, u, rate, cap)
-  redis.call('HSET', key, 't', string.format('%.17g', t), 'u', string.format('%.17g', u))
-  if rate > 0 then
-    local ttl = math.ceil((cap - t) * 1000 / rate) + 1000
-    if ttl > 1e15 then ttl = 1e15 end
-    redis.call('PEXPIRE', key, string.format('%d', ttl))
-  else
-    redis.call('PERSIST', key)
-  end
-end
-
--- The count of a quota window and its end: a stored window ending before wend is over (0, wend); one ending
--- later (a peer rolled over first) is the current one.
-local function window(qkey, wend)
-  local qv = redis.call('HMGET', qkey, 'n', 'e')
-  if qv[1] and tonumber(qv[2]) >= wend then return tonumber(qv[1]), tonumber(qv[2]) end
-  return 0, wend
-end
-
-local function count(qkey, limit, wend, now, grace)
-  local used
-  used, wend = window(qkey, wend)
-  if used + 1 > limit then return 0, used end
-  if used > 0 then
-    -- The window's expiry (its end plus the grace) was set when it started; HINCRBY keeps it.
-    used = redis.call('HINCRBY', qkey, 'n', 1)
-  else
-    used = 1
-    redis.call('HSET', qkey, 'n', 1, 'e', string.format('%.17g', wend))
-    redis.call('PEXPIRE', qkey, string.format('%d', math.ceil(math.max(1, wend - now) + grace)))
-  end
-  return 1, used
-end
-
--- Refills buckets K[1..n] (rateLimit and burstLimit of bucket i at A[stride * i] and A[stride * i + 1]) and
--- finds the one that refuses with the longest wait. Returns the tokens and times, deniedBy (0-based, -1), its
--- wait (-1: never) and remaining: whole tokens of the refusing bucket, else the fewest left after one each.
-local function check(K, A, n, stride, now)
-  local tok, upd = {}, {}
+-- Refills buckets K[k0 + 1 .. k0 + n] (rate and burst of bucket i at R[r0 + s*i] and R[r0 + s*i + 1]) and finds
+-- the one that refuses with the longest wait. Returns the buckets, their tokens and times, deniedBy (0-based,
+-- -1), its wait (-1: never) and remaining: whole tokens of the refusing bucket, else the fewest left after one each.
+local function check(K, k0, n, R, r0, s, now)
+  local bs, tok, upd = {}, {}, {}
   local deniedBy, worst, remaining = -1, -1, nil
   for i = 1, n do
-    local rate = tonumber(A[stride * i])
-    local cap = tonumber(A[stride * i + 1])
-    local t, u = refilled(K[i], rate, cap, now)
+    local rate = R[r0 + s * i]
+    local cap = R[r0 + s * i + 1]
+    local b = bucket(K[k0 + i], cap, now)
+    local t, u = refilled(b, rate, cap, now)
+    bs[i] = b
     tok[i] = t
     upd[i] = u
     if t + EPS < 1 then
@@ -125,68 +116,145 @@ local function check(K, A, n, stride, now)
     end
   end
   if worst == math.huge then worst = -1 end
-  return tok, upd, deniedBy, worst, remaining
+  return bs, tok, upd, deniedBy, worst, remaining
 end
 
-local function take(K, A, withQuota)
-  local now = tonumber(A[1])
-  local n = #K
-  if withQuota then n = n - 1 end
-  local tok, upd, deniedBy, worst, remaining = check(K, A, n, 2, now)
-  if deniedBy >= 0 then return {0, remaining, worst, deniedBy, 0, 0, 0} end
-  for i = 1, n do
-    local t = tok[i] - 1
-    if t < 0 then t = 0 end
-    store(K[i], t, upd[i], tonumber(A[2 * i]), tonumber(A[2 * i + 1]))
+-- The quota hash at key as stored, read once per call: {n = used, e = windowEndMs} (e = -1: none).
+local function stored_quota(key)
+  local q = quotas[key]
+  if q == nil then
+    local v = redis.call('HMGET', key, 'n', 'e')
+    if v[1] and v[2] then q = {n = tonumber(v[1]), e = tonumber(v[2])} else q = {n = 0, e = -1} end
+    quotas[key] = q
+    quotaOrder[#quotaOrder + 1] = key
   end
-  if remaining == nil then remaining = -1 end
-  if not withQuota then return {1, remaining, 0, -1, 0, 0, 0} end
-  local ok, used = count(K[n + 1], tonumber(A[2 * n + 2]), tonumber(A[2 * n + 3]), now, tonumber(A[2 * n + 4]))
-  return {1, remaining, 0, -1, 1, ok, used}
+  return q
 end
 
-local function quota(K, A)
-  local ok, used = count(K[1], tonumber(A[1]), tonumber(A[2]), tonumber(A[3]), tonumber(A[4]))
-  return {ok, used}
+-- The quota window that counts for a caller whose window ends at wend: a stored window ending before wend is
+-- over (a new one starts at 0 and is stored with its expiry: its end plus the grace); one ending at or after it
+-- (a peer rolled over first) is the current one.
+local function window(key, wend, now, grace)
+  local q = stored_quota(key)
+  if q.e < wend then
+    q.n = 0
+    q.e = wend
+    q.fresh = true
+    q.ttl = math.ceil(math.max(1, wend - now) + grace)
+  end
+  return q
+end
+
+-- Counts one request if the window stays within limit: 1|0 and the count.
+local function count(key, limit, wend, now, grace)
+  local q = window(key, wend, now, grace)
+  if q.n + 1 > limit then return 0, q.n end
+  q.n = q.n + 1
+  q.dirty = true
+  return 1, q.n
+end
+
+-- Writes back what this call changed. A bucket expires once it would be full again (a missing bucket is a full
+-- one), plus a second for clock skew; a bucket that never refills never expires (forgetting it would mint a
+-- full burst). A quota window keeps the expiry set when it started.
+local function flush()
+  for i = 1, #bucketOrder do
+    local key = bucketOrder[i]
+    local b = buckets[key]
+    if b.dirty then
+      local v = struct.pack('<dd', b.t, b.u)
+      if b.rate > 0 then
+        local ttl = math.ceil((b.cap - b.t) * 1000 / b.rate) + 1000
+        if ttl > 1e15 then ttl = 1e15 end
+        redis.call('SET', key, v, 'PX', string.format('%d', ttl))
+      else
+        redis.call('SET', key, v)
+      end
+    end
+  end
+  for i = 1, #quotaOrder do
+    local key = quotaOrder[i]
+    local q = quotas[key]
+    if q.dirty then
+      if q.fresh then
+        redis.call('HSET', key, 'n', string.format('%.17g', q.n), 'e', string.format('%.17g', q.e))
+        redis.call('PEXPIRE', key, string.format('%d', q.ttl))
+      else
+        redis.call('HSET', key, 'n', string.format('%.17g', q.n))
+      end
+    end
+  end
 end
 `;
 
 /**
  * Many decisions in one script call (exact: Redis runs them one after the other, atomically, in the order they
- * were asked). ARGV[1]: how many; then per decision: kind (1 take, 2 take with quota, 3 quota), its key count,
- * its argument count, its arguments; KEYS: every decision's keys in order. Returns one reply per decision.
+ * were asked). KEYS: the keys of the call's decisions, each once. ARGV[1]: little-endian doubles (exact, and
+ * one argument for Redis to parse instead of a dozen per decision): how many decisions, then per decision its
+ * kind, key count and argument count, its keys (positions in KEYS), then its arguments:
+ * - take (1) and take with quota (2): nowMs, rateLimit and burstLimit per bucket, then (2) limit, windowEndMs,
+ *   graceMs for the quota (its key last). Takes a token from every bucket only if all allow; then counts the quota.
+ * - quota (3): limit, windowEndMs, nowMs, graceMs.
+ * Returns one string of seven little-endian doubles per decision: allowed 0|1, remaining (-1: no bucket),
+ * retryAfterMs (-1: never), deniedBy (0-based, -1), quotaAsked 0|1, quotaAllowed 0|1, used.
  */
-const BATCH_LUA = DECISIONS_LUA + `
+const BATCH_LUA = STATE_LUA + `
+local P = ARGV[1]
+local FMT = {}
+local n, pos = struct.unpack('<d', P)
 local out = {}
-local ki, ai = 1, 2
-for d = 1, tonumber(ARGV[1]) do
-  local kind = tonumber(ARGV[ai])
-  local nk = tonumber(ARGV[ai + 1])
-  local na = tonumber(ARGV[ai + 2])
-  ai = ai + 3
-  local K, A = {}, {}
-  for i = 1, nk do K[i] = KEYS[ki + i - 1] end
-  for i = 1, na do A[i] = ARGV[ai + i - 1] end
-  ki = ki + nk
-  ai = ai + na
-  if kind == 3 then out[d] = quota(K, A) else out[d] = take(K, A, kind == 2) end
+for d = 1, n do
+  local kind, nk, na
+  kind, nk, na, pos = struct.unpack('<ddd', P, pos)
+  local f = FMT[nk + na]
+  if f == nil then
+    f = '<' .. string.rep('d', nk + na)
+    FMT[nk + na] = f
+  end
+  local V = {struct.unpack(f, P, pos)}
+  pos = V[nk + na + 1]
+  local K = {}
+  for i = 1, nk do K[i] = KEYS[V[i]] end
+  if kind == 3 then
+    local ok, used = count(K[1], V[nk + 1], V[nk + 2], V[nk + 3], V[nk + 4])
+    out[d] = struct.pack('<ddddddd', ok, 0, 0, -1, 1, ok, used)
+  else
+    local now = V[nk + 1]
+    local nb = nk
+    if kind == 2 then nb = nk - 1 end
+    local bs, tok, upd, deniedBy, worst, remaining = check(K, 0, nb, V, nk, 2, now)
+    if deniedBy >= 0 then
+      out[d] = struct.pack('<ddddddd', 0, remaining, worst, deniedBy, 0, 0, 0)
+    else
+      for i = 1, nb do
+        local t = tok[i] - 1
+        if t < 0 then t = 0 end
+        put(bs[i], t, upd[i], V[nk + 2 * i], V[nk + 2 * i + 1])
+      end
+      if remaining == nil then remaining = -1 end
+      if kind == 2 then
+        local q = nk + 2 * nb + 2
+        local ok, used = count(K[nk], V[q], V[q + 1], now, V[q + 2])
+        out[d] = struct.pack('<ddddddd', 1, remaining, 0, -1, 1, ok, used)
+      else
+        out[d] = struct.pack('<ddddddd', 1, remaining, 0, -1, 0, 0, 0)
+      end
+    end
+  end
 end
-return out
+flush()
+return table.concat(out)
 `;
 
 /** Decisions sent in one script call at most (Redis runs nothing else while a script runs). */
 const MAX_BATCH = 128;
+/** Counter keys whose Redis names are kept (per kind); 100,000 keys in plans fit. */
+const MAX_NAMES = 250_000;
 const TAKE = 1;
 const TAKE_AND_COUNT = 2;
 const QUOTA = 3;
-
-interface PendingDecision {
-  readonly kind: number;
-  readonly keys: readonly string[];
-  readonly args: ReadonlyArray<string | number>;
-  readonly resolve: (reply: number[]) => void;
-  readonly reject: (err: Error) => void;
-}
+/** Bytes of one decision's reply (seven doubles). */
+const REPLY_BYTES = 56;
 
 /** KEYS[1]: quota hash. ARGV: used, windowEndMs, nowMs, graceMs. */
 const SET_QUOTA_LUA = `
@@ -205,52 +273,46 @@ return 1
  * Leases for the approximate mode (leased-counters.ts): takes up to `want` whole tokens from each bucket, and
  * up to `want` counts of a quota, for a node to spend locally. KEYS[1..nb]: buckets, KEYS[nb+1] (optional):
  * the quota hash. ARGV: nowMs, nb, then rateLimit, burstLimit, want per bucket, then (with a quota) limit,
- * windowEndMs, want, graceMs. Every bucket must hold a whole token or nothing is taken (as take() in DECISIONS_LUA);
+ * windowEndMs, want, graceMs. Every bucket must hold a whole token or nothing is taken (as a take in BATCH_LUA);
  * each then gives min(want, whole tokens). The quota is asked only when the buckets allowed; it gives
  * min(want, limit - used), nothing when that is below 1.
  * Returns {allowed, remaining, retryAfterMs (-1 = never), deniedBy, then per bucket: granted, whole tokens left,
  * then with a quota: granted, used, windowEndMs}.
  */
-const LEASE_LUA = DECISIONS_LUA + `
-local now = tonumber(ARGV[1])
-local nb = tonumber(ARGV[2])
-local tok, upd, deniedBy, worst, remaining = check(KEYS, ARGV, nb, 3, now)
+const LEASE_LUA = STATE_LUA + `
+local A = {}
+for i = 1, #ARGV do A[i] = tonumber(ARGV[i]) end
+local now = A[1]
+local nb = A[2]
+local bs, tok, upd, deniedBy, worst, remaining = check(KEYS, 0, nb, A, 0, 3, now)
 if deniedBy >= 0 then return {0, remaining, worst, deniedBy} end
 local out = {1, 0, 0, -1}
 for i = 1, nb do
-  local rate = tonumber(ARGV[3 * i])
-  local cap = tonumber(ARGV[3 * i + 1])
-  local want = tonumber(ARGV[3 * i + 2])
+  local want = A[3 * i + 2]
   local g = math.floor(tok[i] + EPS)
   if g > want then g = want end
   local t = tok[i] - g
   if t < 0 then t = 0 end
-  store(KEYS[i], t, upd[i], rate, cap)
+  put(bs[i], t, upd[i], A[3 * i], A[3 * i + 1])
   out[#out + 1] = g
   out[#out + 1] = math.floor(t + EPS)
 end
 if #KEYS > nb then
-  local q = 3 * nb + 3
-  local qkey = KEYS[nb + 1]
-  local limit = tonumber(ARGV[q])
-  local wend = tonumber(ARGV[q + 1])
-  local want = tonumber(ARGV[q + 2])
-  local grace = tonumber(ARGV[q + 3])
-  local used
-  used, wend = window(qkey, wend)
-  local g = limit - used
-  if g > want then g = want end
+  local a = 3 * nb + 3
+  local q = window(KEYS[nb + 1], A[a + 1], now, A[a + 3])
+  local g = A[a] - q.n
+  if g > A[a + 2] then g = A[a + 2] end
   if g < 1 then
     g = 0
   else
-    used = used + g
-    redis.call('HSET', qkey, 'n', string.format('%d', used), 'e', string.format('%d', wend))
-    redis.call('PEXPIRE', qkey, string.format('%d', math.ceil(math.max(1, wend - now) + grace)))
+    q.n = q.n + g
+    q.dirty = true
   end
   out[#out + 1] = g
-  out[#out + 1] = used
-  out[#out + 1] = wend
+  out[#out + 1] = q.n
+  out[#out + 1] = q.e
 end
+flush()
 return out
 `;
 
@@ -260,47 +322,32 @@ return out
  * burst (a missing bucket is full: nothing to give back to); a quota gives its counts back only while its window
  * is the one they were leased in (a later window already started from 0).
  */
-const RETURN_LEASES_LUA = `
-local EPS = 1e-9
-local now = tonumber(ARGV[1])
-local nb = tonumber(ARGV[2])
+const RETURN_LEASES_LUA = STATE_LUA + `
+local A = {}
+for i = 1, #ARGV do A[i] = tonumber(ARGV[i]) end
+local now = A[1]
+local nb = A[2]
 for i = 1, nb do
-  local rate = tonumber(ARGV[3 * i])
-  local cap = tonumber(ARGV[3 * i + 1])
-  local back = tonumber(ARGV[3 * i + 2])
-  local v = redis.call('HMGET', KEYS[i], 't', 'u')
-  if v[1] then
-    local t = tonumber(v[1])
-    local u = tonumber(v[2])
+  local rate = A[3 * i]
+  local cap = A[3 * i + 1]
+  if redis.call('EXISTS', KEYS[i]) == 1 then
+    local b = bucket(KEYS[i], cap, now)
+    local t, u = refilled(b, rate, cap, now)
+    t = t + A[3 * i + 2]
     if t > cap then t = cap end
-    if now > u then
-      t = t + (now - u) * rate / 1000
-      u = now
-    end
-    t = t + back
-    if t > cap then t = cap end
-    if rate > 0 and t + EPS >= cap then
-      redis.call('DEL', KEYS[i])
-    else
-      redis.call('HSET', KEYS[i], 't', string.format('%.17g', t), 'u', string.format('%.17g', u))
-      if rate > 0 then
-        redis.call('PEXPIRE', KEYS[i], string.format('%d', math.ceil((cap - t) * 1000 / rate) + 1000))
-      end
-    end
+    put(b, t, u, rate, cap)
   end
 end
 local a = 3 * nb + 3
 for j = nb + 1, #KEYS do
-  local count = tonumber(ARGV[a])
-  local wend = tonumber(ARGV[a + 1])
-  a = a + 2
-  local qv = redis.call('HMGET', KEYS[j], 'n', 'e')
-  if qv[1] and tonumber(qv[2]) == wend then
-    local n = tonumber(qv[1]) - count
-    if n < 0 then n = 0 end
-    redis.call('HSET', KEYS[j], 'n', string.format('%d', n))
+  local q = stored_quota(KEYS[j])
+  if q.e == A[a + 1] then
+    q.n = math.max(0, q.n - A[a])
+    q.dirty = true
   end
+  a = a + 2
 end
+flush()
 return 1
 `;
 
@@ -354,7 +401,7 @@ export interface RedisCountersOptions {
   readonly redis?: RedisOptions;
 }
 
-type ScriptFn = (...args: Array<string | number>) => Promise<unknown>;
+type ScriptFn = (...args: Array<string | number | Buffer>) => Promise<unknown>;
 
 export class RedisCounters implements CounterStore {
   readonly kind = 'redis' as const;
@@ -432,7 +479,7 @@ export class RedisCounters implements CounterStore {
     this.#redis.defineCommand('portcullisLease', { lua: LEASE_LUA });
     this.#redis.defineCommand('portcullisReturnLeases', { lua: RETURN_LEASES_LUA });
     const commands = this.#redis as unknown as Record<string, ScriptFn>;
-    this.#batch = commands.portcullisDecide.bind(this.#redis);
+    this.#batch = commands.portcullisDecideBuffer.bind(this.#redis);
     this.#setQuota = commands.portcullisSetQuota.bind(this.#redis);
     this.#lease = commands.portcullisLease.bind(this.#redis);
     this.#returnLeases = commands.portcullisReturnLeases.bind(this.#redis);
@@ -453,31 +500,19 @@ export class RedisCounters implements CounterStore {
     if (n === 0) return { allowed: true, remaining: Number.POSITIVE_INFINITY, retryAfterMs: 0, deniedBy: -1 };
     if (this.#redis.status !== 'ready') return this.#failBuckets();
     const keys = new Array<string>(n);
-    const args: Array<string | number> = new Array(1 + 2 * n);
+    const args = new Array<number>(1 + 2 * n);
     args[0] = nowMs;
     for (let i = 0; i < n; i++) {
-      keys[i] = this.#prefix + 'b:' + specs[i].key;
+      keys[i] = this.#name('b2:', specs[i].key);
       args[1 + 2 * i] = specs[i].rateLimit;
       args[2 + 2 * i] = specs[i].burstLimit;
     }
-    return this.#submit(TAKE, keys, args).then(
-      (reply) => bucketDecision(reply, n),
-      (err: Error) => {
-        this.#markFailed(err);
-        return this.#failBuckets();
-      },
-    );
+    return this.#submit<BucketDecision>(TAKE, keys, args, n, 0);
   }
 
   consumeQuota(key: string, limit: number, windowEndMs: number, nowMs: number): QuotaDecision | Promise<QuotaDecision> {
     if (this.#redis.status !== 'ready') return this.#failQuota(limit);
-    return this.#submit(QUOTA, [this.#prefix + 'q:' + key], [limit, windowEndMs, nowMs, this.#quotaGraceMs]).then(
-      ([allowed, used]) => ({ allowed: allowed === 1, used, remaining: Math.max(0, limit - used) }),
-      (err: Error) => {
-        this.#markFailed(err);
-        return this.#failQuota(limit);
-      },
-    );
+    return this.#submit<QuotaDecision>(QUOTA, [this.#name('q:', key)], [limit, windowEndMs, nowMs, this.#quotaGraceMs], 0, limit);
   }
 
   takeBucketsAndQuota(specs: readonly BucketSpec[], quota: QuotaRequest, nowMs: number): CombinedDecision | Promise<CombinedDecision> {
@@ -485,34 +520,45 @@ export class RedisCounters implements CounterStore {
     if (this.#redis.status !== 'ready') return this.#failCombined(limit);
     const n = specs.length;
     const keys = new Array<string>(n + 1);
-    const args: Array<string | number> = new Array(1 + 2 * n + 3);
+    const args = new Array<number>(1 + 2 * n + 3);
     args[0] = nowMs;
     for (let i = 0; i < n; i++) {
-      keys[i] = this.#prefix + 'b:' + specs[i].key;
+      keys[i] = this.#name('b2:', specs[i].key);
       args[1 + 2 * i] = specs[i].rateLimit;
       args[2 + 2 * i] = specs[i].burstLimit;
     }
-    keys[n] = this.#prefix + 'q:' + key;
+    keys[n] = this.#name('q:', key);
     args[1 + 2 * n] = limit;
     args[2 + 2 * n] = windowEndMs;
     args[3 + 2 * n] = this.#quotaGraceMs;
-    return this.#submit(TAKE_AND_COUNT, keys, args).then(
-      (reply) => ({
-        buckets: bucketDecision(reply, n),
-        quota: reply[4] === 1 ? { allowed: reply[5] === 1, used: reply[6], remaining: Math.max(0, limit - reply[6]) } : undefined,
-      }),
-      (err: Error) => {
-        this.#markFailed(err);
-        return this.#failCombined(limit);
-      },
-    );
+    return this.#submit<CombinedDecision>(TAKE_AND_COUNT, keys, args, n, limit);
   }
+
+  /**
+   * The Redis key of a bucket ('b2:') or quota ('q:'), one string per counter key: a counter key comes from the
+   * compiled configuration or a key's plan and is asked again and again, so its name is built (and hashed, when
+   * a batch collects its distinct keys) once. Bounded: the memo starts over past MAX_NAMES.
+   */
+  #name(kind: 'b2:' | 'q:', key: string): string {
+    const memo = kind === 'q:' ? this.#quotaNames : this.#bucketNames;
+    let name = memo.get(key);
+    if (name === undefined) {
+      if (memo.size >= MAX_NAMES) memo.clear();
+      name = this.#prefix + kind + key;
+      memo.set(key, name);
+    }
+    return name;
+  }
+
+  readonly #bucketNames = new Map<string, string>();
+  readonly #quotaNames = new Map<string, string>();
 
   /*
    * Decisions asked in the same turn of the event loop (the requests of one read from many connections) leave
-   * together in ONE script call (BATCH_LUA): one command, one promise and one reply to parse on this side instead
-   * of one each, about half the client CPU per decision (bench/counters.ts). Still exact: the script decides
-   * them one by one, atomically, in the order they were asked. Batches do not wait for each other.
+   * together in ONE script call (BATCH_LUA): one command and one reply for Redis to parse and for this side to
+   * build and decode, and each bucket and quota read and written once per call. Still exact: the script decides
+   * them one by one, atomically, in the order they were asked. Batches do not wait for each other. Arguments and
+   * replies travel as doubles in one string each (bench/counters.ts has the figures).
    */
   #queue: PendingDecision[] = [];
   #scheduled = false;
@@ -523,9 +569,9 @@ export class RedisCounters implements CounterStore {
     return this.#batches;
   }
 
-  #submit(kind: number, keys: readonly string[], args: ReadonlyArray<string | number>): Promise<number[]> {
-    return new Promise<number[]>((resolve, reject) => {
-      this.#queue.push({ kind, keys, args, resolve, reject });
+  #submit<T>(kind: number, keys: readonly string[], args: readonly number[], buckets: number, limit: number): Promise<T> {
+    return new Promise<T>((resolve) => {
+      this.#queue.push({ kind, keys, args, buckets, limit, resolve: resolve as (decision: unknown) => void });
       if (!this.#scheduled) {
         this.#scheduled = true;
         setImmediate(this.#flush);
@@ -545,36 +591,63 @@ export class RedisCounters implements CounterStore {
       this.#queue = [];
     }
     if (batch.length === 0) return;
-    let keyCount = 0;
-    let argCount = 1;
+    // Each distinct key once (the account bucket is in every decision); decisions name theirs by position.
+    const index = new Map<string, number>();
+    const call: Array<string | number | Buffer> = [0];
+    let doubles = 1;
     for (const d of batch) {
-      keyCount += d.keys.length;
-      argCount += 3 + d.args.length;
+      doubles += 3 + d.keys.length + d.args.length;
+      for (const key of d.keys) {
+        if (!index.has(key)) {
+          index.set(key, call.length);
+          call.push(key);
+        }
+      }
     }
-    const call: Array<string | number> = new Array(1 + keyCount + argCount);
-    call[0] = keyCount;
-    let k = 1;
-    let a = 1 + keyCount;
-    call[a++] = batch.length;
+    call[0] = call.length - 1;
+    const packed = Buffer.allocUnsafe(8 * doubles);
+    const view = new DataView(packed.buffer, packed.byteOffset, packed.byteLength);
+    let o = 0;
+    view.setFloat64(o, batch.length, true);
+    o += 8;
     for (const d of batch) {
-      for (const key of d.keys) call[k++] = key;
-      call[a++] = d.kind;
-      call[a++] = d.keys.length;
-      call[a++] = d.args.length;
-      for (const arg of d.args) call[a++] = arg;
+      view.setFloat64(o, d.kind, true);
+      view.setFloat64(o + 8, d.keys.length, true);
+      view.setFloat64(o + 16, d.args.length, true);
+      o += 24;
+      for (const key of d.keys) {
+        view.setFloat64(o, index.get(key)!, true);
+        o += 8;
+      }
+      for (const arg of d.args) {
+        view.setFloat64(o, arg, true);
+        o += 8;
+      }
     }
+    call.push(packed);
     this.#batches++;
     this.#batch(...call).then(
-      (replies) => {
+      (reply) => {
         if (!this.#ok) this.#markOk();
-        const r = replies as number[][];
-        for (let i = 0; i < batch.length; i++) batch[i].resolve(r[i]);
+        const r = reply as Buffer;
+        if (r.length !== REPLY_BYTES * batch.length) {
+          this.#failBatch(batch, new Error(`counters: Redis answered ${r.length} bytes for ${batch.length} decisions`));
+          return;
+        }
+        const v = new DataView(r.buffer, r.byteOffset, r.byteLength);
+        for (let i = 0; i < batch.length; i++) batch[i].resolve(decode(batch[i], v, i * REPLY_BYTES));
       },
-      (err: Error) => {
-        for (const d of batch) d.reject(err);
-      },
+      (err: Error) => this.#failBatch(batch, err),
     );
   };
+
+  /** Answers every decision of a batch that Redis did not decide with the fail mode. */
+  #failBatch(batch: readonly PendingDecision[], err: Error): void {
+    this.#markFailed(err);
+    for (const d of batch) {
+      d.resolve(d.kind === TAKE ? this.#failBuckets() : d.kind === QUOTA ? this.#failQuota(d.limit) : this.#failCombined(d.limit));
+    }
+  }
 
   /**
    * Leases tokens (and quota counts) for the approximate mode: `wants[i]` whole tokens from bucket i, all or
@@ -586,7 +659,7 @@ export class RedisCounters implements CounterStore {
     if (this.#redis.status !== 'ready') return this.#failLease(quota !== undefined, limit);
     const n = specs.length;
     const args: Array<string | number> = [n + (quota ? 1 : 0)];
-    for (let i = 0; i < n; i++) args.push(this.#prefix + 'b:' + specs[i].key);
+    for (let i = 0; i < n; i++) args.push(this.#prefix + 'b2:' + specs[i].key);
     if (quota) args.push(this.#prefix + 'q:' + quota.key);
     args.push(nowMs, n);
     for (let i = 0; i < n; i++) args.push(specs[i].rateLimit, specs[i].burstLimit, wants[i]);
@@ -625,7 +698,7 @@ export class RedisCounters implements CounterStore {
     const nb = leases.buckets.length;
     if (nb + leases.quotas.length === 0) return;
     const args: Array<string | number> = [nb + leases.quotas.length];
-    for (const b of leases.buckets) args.push(this.#prefix + 'b:' + b.spec.key);
+    for (const b of leases.buckets) args.push(this.#prefix + 'b2:' + b.spec.key);
     for (const q of leases.quotas) args.push(this.#prefix + 'q:' + q.key);
     args.push(nowMs, nb);
     for (const b of leases.buckets) args.push(b.spec.rateLimit, b.spec.burstLimit, b.tokens);
@@ -736,14 +809,38 @@ export async function openRedisCounters(url: string, options: RedisCountersOptio
   return counters;
 }
 
-/** A bucket decision from a take reply {allowed, remaining, retryAfterMs, deniedBy, ...} for n buckets. */
-function bucketDecision(reply: number[], n: number): BucketDecision {
-  return {
-    allowed: reply[0] === 1,
-    remaining: n === 0 ? Number.POSITIVE_INFINITY : reply[1],
-    retryAfterMs: reply[2] < 0 ? Number.POSITIVE_INFINITY : reply[2],
-    deniedBy: reply[3],
+/** A decision waiting for its batch's reply. */
+interface PendingDecision {
+  readonly kind: number;
+  readonly keys: readonly string[];
+  readonly args: readonly number[];
+  /** How many of the keys are buckets. */
+  readonly buckets: number;
+  /** The quota's limit (the fail mode's `remaining`). */
+  readonly limit: number;
+  readonly resolve: (decision: unknown) => void;
+}
+
+/**
+ * The decision of one reply: seven doubles at offset o (allowed, remaining, retryAfterMs, deniedBy, quotaAsked,
+ * quotaAllowed, used).
+ */
+function decode(d: PendingDecision, v: DataView, o: number): BucketDecision | QuotaDecision | CombinedDecision {
+  if (d.kind === QUOTA) {
+    const used = v.getFloat64(o + 48, true);
+    return { allowed: v.getFloat64(o + 40, true) === 1, used, remaining: Math.max(0, d.limit - used) };
+  }
+  const retry = v.getFloat64(o + 16, true);
+  const buckets: BucketDecision = {
+    allowed: v.getFloat64(o, true) === 1,
+    remaining: d.buckets === 0 ? Number.POSITIVE_INFINITY : v.getFloat64(o + 8, true),
+    retryAfterMs: retry < 0 ? Number.POSITIVE_INFINITY : retry,
+    deniedBy: v.getFloat64(o + 24, true),
   };
+  if (d.kind === TAKE) return buckets;
+  if (v.getFloat64(o + 32, true) !== 1) return { buckets, quota: undefined };
+  const used = v.getFloat64(o + 48, true);
+  return { buckets, quota: { allowed: v.getFloat64(o + 40, true) === 1, used, remaining: Math.max(0, d.limit - used) } };
 }
 
 /** redis://user:secret@host:6379/2 -> redis://host:6379/2 (secrets never reach logs). */
