@@ -64,6 +64,8 @@ export interface KeyServiceOptions {
   readonly counters: CounterStore;
   /** The deployed definition (plans live there). */
   readonly definition: () => Definition | undefined;
+  /** Brings the Store's usage records up to date first (Redis counters keep them until the syncer copies them). */
+  readonly syncUsage?: () => Promise<void>;
 }
 
 export type KeyService = ReturnType<typeof createKeyService>;
@@ -89,7 +91,7 @@ export function publicKey(k: ApiKeyRecord, plans?: readonly string[]): PublicKey
   };
 }
 
-export function createKeyService({ store, hasher, clock, counters, definition }: KeyServiceOptions) {
+export function createKeyService({ store, hasher, clock, counters, definition, syncUsage }: KeyServiceOptions) {
   const keys = store.apiKeys;
   const iso = () => new Date(clock.now()).toISOString();
   const changed = (id: string) => store.changes.publish('entities', keyChangePayload(id));
@@ -305,6 +307,7 @@ export function createKeyService({ store, hasher, clock, counters, definition }:
       const days = Math.round((to - from) / 86_400_000) + 1;
       if (days > MAX_USAGE_DAYS) throw invalid(`at most ${MAX_USAGE_DAYS} days at once`);
       const readFrom = p.quota ? Math.min(from, windowStart(p.quota.period, from)) : from;
+      await syncUsage?.();
       const rows = await keys.usage({ plan: planName, fromDay: utcDay(readFrom), toDay: endDate, keyId });
       const subs = await keys.subscriptions({ plan: planName, ...(keyId ? { keyId } : {}) });
       const since = new Map(subs.map((s) => [s.keyId, Date.parse(s.createdAt)]));

@@ -25,7 +25,7 @@ test('counts are written within one second: nothing before the interval, everyth
   mock.timers.enable({ apis: ['setInterval'] });
   try {
     const { store, written } = fakeStore();
-    const rec = createUsageRecorder({ store });
+    const rec = createUsageRecorder({ write: (d) => store.addUsage(d) });
     for (let i = 0; i < 5; i++) rec.count(identity, NOW);
     mock.timers.tick(999);
     await new Promise((r) => setImmediate(r));
@@ -44,7 +44,7 @@ test('a failed write is retried at the next tick; a new UTC day starts a new row
   try {
     const errors: unknown[] = [];
     const { store, written } = fakeStore(1);
-    const rec = createUsageRecorder({ store, onError: (e) => errors.push(e) });
+    const rec = createUsageRecorder({ write: (d) => store.addUsage(d), onError: (e) => errors.push(e) });
     rec.count(identity, NOW);
     rec.count(identity, NOW);
     mock.timers.tick(1000);

@@ -1,6 +1,8 @@
 // Daily usage records: accepted requests per plan, key and UTC day are summed in memory on the request path
-// and flushed to the store every second (a kill -9 loses at most that second). With in-process counters the
-// quota counts are rebuilt from these records at start, so quotas survive restarts.
+// and flushed every second (a kill -9 loses at most that second): to the Store with in-process counters, where
+// the quota counts are rebuilt from these records at start, so quotas survive restarts; to Redis's usage ledger
+// with Redis counters, for the requests its decisions did not count themselves (usage-sync.ts copies the ledger
+// to the Store).
 import type { Clock } from '../core/clock.ts';
 import type { Definition } from '../config/schema.ts';
 import type { ApiKeyStore, UsageDelta } from '../store/api-keys-port.ts';
@@ -14,8 +16,15 @@ export interface FlushingUsageRecorder extends UsageRecorder {
   close(): Promise<void>;
 }
 
-export function createUsageRecorder(options: { store: ApiKeyStore; intervalMs?: number; onError?: (err: unknown) => void }): FlushingUsageRecorder {
-  const { store, intervalMs = 1000, onError = () => {} } = options;
+export interface UsageRecorderOptions {
+  /** Adds counts where they are kept (the Store's addUsage, or the counter store's usage ledger). */
+  readonly write: (deltas: readonly UsageDelta[]) => Promise<void>;
+  readonly intervalMs?: number;
+  readonly onError?: (err: unknown) => void;
+}
+
+export function createUsageRecorder(options: UsageRecorderOptions): FlushingUsageRecorder {
+  const { write, intervalMs = 1000, onError = () => {} } = options;
   // Counted per usage identity (one object per key and plan, memoised by the api-key stage): no string
   // building per request. All counts belong to `day`; a new day flushes the old one first.
   let pending = new Map<UsageIdentity, number>();
@@ -32,7 +41,7 @@ export function createUsageRecorder(options: { store: ApiKeyStore; intervalMs?: 
     const deltas: UsageDelta[] = [];
     for (const [u, used] of batch) deltas.push({ plan: u.plan.name, keyId: u.keyId, day: batchDay, used });
     flushing = flushing.then(() =>
-      store.addUsage(deltas).catch((err: unknown) => {
+      write(deltas).catch((err: unknown) => {
         // Retried with the next flush instead of being lost (as extra rows for that day).
         retry.push(...deltas);
         onError(err);
@@ -44,7 +53,7 @@ export function createUsageRecorder(options: { store: ApiKeyStore; intervalMs?: 
   const tick = () => {
     if (retry.length) {
       const again = retry.splice(0);
-      flushing = flushing.then(() => store.addUsage(again).catch((err: unknown) => (retry.push(...again), onError(err))));
+      flushing = flushing.then(() => write(again).catch((err: unknown) => (retry.push(...again), onError(err))));
     }
     void flush();
   };

@@ -27,6 +27,7 @@ import { createKeyHasher, loadKeyHashSecret } from '../keys/key-values.ts';
 import { createKeyDirectory } from '../keys/key-directory.ts';
 import { createUsageRecorder, restoreQuotas } from '../keys/usage-recorder.ts';
 import { createKeyService } from '../keys/key-service.ts';
+import { startUsageSync } from '../keys/usage-sync.ts';
 import { openAuditTrail, type AuditSettings } from '../audit/open-audit.ts';
 import { createExecutionLog } from '../observe/execution-log.ts';
 import { createMonitor, type Monitor } from '../observe/alarms/monitor.ts';
@@ -154,10 +155,20 @@ export async function startGateway(options: StartOptions): Promise<RunningGatewa
       onError: (err) => logger.warn({ component: 'api-keys', err: String(err) }, 'API key directory refresh failed; retrying'),
     });
     cleanups.push(() => keyDirectory.close());
+    // Usage records: with Redis counters they are counted in Redis (by the decisions themselves where they can be)
+    // and copied to the Store by one node at a time; with in-process counters the recorder writes them to the Store.
+    const ledger = counters.usage;
     const usageRecorder = createUsageRecorder({
-      store: store.apiKeys,
+      write: ledger ? (deltas) => ledger.add(deltas) : (deltas) => store.apiKeys.addUsage(deltas),
       onError: (err) => logger.warn({ component: 'usage', err: String(err) }, 'usage records not written; retrying'),
     });
+    const usageSync = ledger && startUsageSync({
+      ledger,
+      store: store.apiKeys,
+      onError: (err) => logger.warn({ component: 'usage', err: String(err) }, 'usage records not copied from the counter store to the store; retrying'),
+    });
+    // Closed in reverse order: the recorder's last counts reach the ledger before the syncer's last round.
+    if (usageSync) cleanups.push(() => usageSync.close());
     cleanups.push(() => usageRecorder.close());
 
     // IAM principals and access keys: secrets sealed under the master key; the directory serves SigV4 from memory.
@@ -283,7 +294,10 @@ export async function startGateway(options: StartOptions): Promise<RunningGatewa
     if (counters.kind === 'memory' && installedDefinition) {
       await restoreQuotas(installedDefinition, store.apiKeys, counters, clock);
     }
-    const apiKeys = createKeyService({ store, hasher: keyHasher, clock, counters, definition: () => runtime.snapshot()?.definition });
+    const apiKeys = createKeyService({
+      store, hasher: keyHasher, clock, counters, definition: () => runtime.snapshot()?.definition,
+      ...(usageSync ? { syncUsage: () => usageSync.syncNow() } : {}),
+    });
 
     const reload = async (reason = 'reload') => {
       try {

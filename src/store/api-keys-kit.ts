@@ -1,7 +1,7 @@
 // Input checks for the API-key sub-port shared by the SQLite and PostgreSQL adapters, so both refuse the
 // same bad input with the same message.
 import { normalizeTimestamp } from './adapter-kit.ts';
-import type { ApiKeyPatch, NewApiKey, UsageDelta } from './api-keys-port.ts';
+import type { ApiKeyPatch, NewApiKey, UsageCount, UsageDelta } from './api-keys-port.ts';
 
 export const DAY = /^\d{4}-\d{2}-\d{2}$/;
 const HEX_SHA256 = /^[0-9a-f]{64}$/;
@@ -50,6 +50,12 @@ export function checkPatch(p: ApiKeyPatch): ApiKeyPatch {
   }
   if (p.expiresAt !== undefined) out.expiresAt = p.expiresAt === null ? null : normalizeTimestamp(p.expiresAt, 'API key expiresAt');
   return out;
+}
+
+export function checkUsageCount(c: UsageCount): UsageCount {
+  const { used } = checkUsageDelta(c);
+  if (used < 0) throw new TypeError('usage counts must not be negative');
+  return { plan: c.plan, keyId: c.keyId, day: c.day, used };
 }
 
 export function checkUsageDelta(d: UsageDelta): { plan: string; keyId: string; day: string; used: number; adjust: number } {

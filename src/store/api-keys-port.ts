@@ -48,6 +48,15 @@ export interface UsageDelta {
   readonly adjust?: number;
 }
 
+/** A usage record's whole count (not a delta), as the counter store holds it (Redis). */
+export interface UsageCount {
+  readonly plan: string;
+  readonly keyId: string;
+  /** YYYY-MM-DD (UTC). */
+  readonly day: string;
+  readonly used: number;
+}
+
 export interface UsageRow {
   readonly plan: string;
   readonly keyId: string;
@@ -97,6 +106,11 @@ export interface ApiKeyStore {
 
   /** Adds deltas (upsert per plan, key, day) in one transaction. Does not bump the version. */
   addUsage(deltas: readonly UsageDelta[]): Promise<void>;
+  /**
+   * Raises each record's used count to at least the given whole count, never lowering it (upsert, one transaction):
+   * copies of the counter store's counts may arrive twice or out of order. Does not bump the version.
+   */
+  raiseUsage(counts: readonly UsageCount[]): Promise<void>;
   /** Rows with fromDay <= day <= toDay, ordered by key then day. */
   usage(filter: { plan: string; fromDay: string; toDay: string; keyId?: string }): Promise<UsageRow[]>;
 

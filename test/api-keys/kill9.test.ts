@@ -1,7 +1,8 @@
 // kill -9. In-process counters: a gateway killed with SIGKILL (no drain, no final flush) loses at most the
 // usage of its last second; requests whose usage was flushed (once a second) still count against the quota
 // after a restart on the same SQLite store, and GetUsage shows them. Redis counters: nothing is lost, the
-// node started after the kill continues the quota at once, without waiting for any flush.
+// node started after the kill continues the quota at once, without waiting for any flush, and GetUsage shows
+// every request the killed node accepted (the usage records were counted in Redis with each decision).
 import { after, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
@@ -79,16 +80,28 @@ test('Redis counters: a gateway killed with -9 right after its requests loses no
       headers: { authorization: `Bearer ${ADMIN_TOKEN}`, 'content-type': 'application/json' },
       body: JSON.stringify({ name: 'k', plans: ['gold'] }),
     });
-    const { value } = JSON.parse(created.body) as { value: string };
+    const { key, value } = JSON.parse(created.body) as { key: { id: string }; value: string };
     const call = (n: GatewayProcess) => request(n.url, '/prod/pets', { headers: { 'x-api-key': value } });
     for (let i = 0; i < 7; i++) assert.equal((await call(first)).status, 200);
     // No waiting for a flush: the counts are in Redis as soon as each request was decided.
     await first.kill('SIGKILL');
     const second = await start();
+    const today = new Date().toISOString().slice(0, 10);
+    const usage = async () => {
+      const u = await request(second.adminUrl, `/v1/usage-plans/gold/usage?startDate=${today}&endDate=${today}&keyId=${key.id}`, {
+        headers: { authorization: `Bearer ${ADMIN_TOKEN}` },
+      });
+      return (JSON.parse(u.body) as { values: Record<string, number[][]> }).values[key.id]?.[0];
+    };
+    // The killed node held the lease for copying usage to the store: the new node takes it over within seconds.
+    await eventually(async () => (await usage())?.[0] === 7, 15_000);
+    assert.deepEqual(await usage(), [7, 3], 'usage records: the 7 requests of the killed node, 3 of 10 left');
     for (let i = 0; i < 3; i++) assert.equal((await call(second)).status, 200, `request ${8 + i} of 10`);
     const r = await call(second);
     assert.equal(r.status, 429, '7 before the kill + 3 after = the quota of 10');
     assert.deepEqual(JSON.parse(r.body), { message: 'Limit Exceeded' });
+    // GetUsage copies what changed before it answers (this node holds the lease now): no waiting.
+    assert.deepEqual(await usage(), [10, 0]);
   } finally {
     const redis = new Redis(REDIS_URL);
     const keys = await redis.keys(`${prefix}*`);

@@ -167,6 +167,19 @@ async function measureThrottle(nodes: readonly Node[], agents: readonly http.Age
   return { admitted, expected: RATE * seconds + BURST, seconds };
 }
 
+/** GetUsage of today on every node reaches `expected` (one [used, remaining] list per key) within seconds. */
+async function assertUsageOnBoth(nodes: readonly Node[], plan: string, expected: number[][][]): Promise<void> {
+  const today = new Date().toISOString().slice(0, 10);
+  for (const n of nodes) {
+    const report = async () => {
+      const r = await request(n.adminUrl, `/v1/usage-plans/${plan}/usage?startDate=${today}&endDate=${today}`, { headers: { authorization: `Bearer ${ADMIN_TOKEN}` } });
+      return Object.values((JSON.parse(r.body) as { values: Record<string, number[][]> }).values);
+    };
+    await eventually(async () => JSON.stringify(await report()) === JSON.stringify(expected), 10_000).catch(() => {});
+    assert.deepEqual(await report(), expected);
+  }
+}
+
 describe('usage plans across two gateway processes (PostgreSQL + Redis)', () => {
   const cluster = twoNodes();
   const agentFor = () => cluster.agent();
@@ -183,6 +196,9 @@ describe('usage plans across two gateway processes (PostgreSQL + Redis)', () => 
     const count = (s: number) => statuses.filter((x) => x === s).length;
     assert.equal(count(200), 500);
     assert.equal(count(429), 500);
+    // The usage records (counted in Redis with each decision, copied to PostgreSQL by one node at a time) say the
+    // same on both nodes: 500 used today, none left.
+    await assertUsageOnBoth([a, b], 'quota500', [[[500, 0]]]);
   });
 
   test('a key changed through node A (disable, enable, unsubscribe, rotate, delete) takes effect on node B', async () => {
@@ -239,6 +255,8 @@ describe('usage plans across two gateway processes in the approximate mode', () 
     await new Promise((r) => setTimeout(r, 600)); // a few reconcile intervals
     const second = (await spread([a, b], agents, '/prod/q', key, 1000)).filter((s) => s === 200).length;
     assert.equal(first + second, 500);
+    // Counted by each node and added to Redis's usage records every second: 500 on both nodes.
+    await assertUsageOnBoth([a, b], 'quota500', [[[500, 0]]]);
     const metrics = await request(a.adminUrl, '/metrics', { headers: { authorization: `Bearer ${ADMIN_TOKEN}` } });
     const local = Number(/^portcullis_counters_local_decisions_total\{store="redis"\} (\S+)$/m.exec(metrics.body)?.[1]);
     assert.ok(local > 0, 'node A answered decisions from its leases');

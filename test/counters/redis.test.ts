@@ -8,7 +8,8 @@ import { createServer } from 'node:net';
 import { randomBytes } from 'node:crypto';
 import { Redis } from 'ioredis';
 import { createFakeClock } from '../../src/core/clock.ts';
-import { openRedisCounters, redactRedisUrl, type RedisCounters } from '../../src/store/counters/redis-counters.ts';
+import { openRedisCounters, redactRedisUrl, USAGE_KEEP_MS, type RedisCounters } from '../../src/store/counters/redis-counters.ts';
+import { usageTally } from '../../src/store/counters/ports.ts';
 import { openCounters } from '../../src/store/counters/open-counters.ts';
 import { createMemoryCounters } from '../../src/store/counters/memory-counters.ts';
 import fc from 'fast-check';
@@ -153,6 +154,7 @@ describe('redis adapter specifics', () => {
           buckets: fc.shuffledSubarray(['a', 'b', 'c', 'd'], { minLength: 1, maxLength: 3 }),
           quota: fc.constantFrom('q1', 'q2'),
           dt: fc.integer({ min: 0, max: 400 }),
+          tally: fc.constantFrom(undefined, 'u1', 'u2'),
         }),
         { minLength: 20, maxLength: 80 },
       ),
@@ -167,25 +169,102 @@ describe('redis adapter specifics', () => {
       let now = 5_000_000;
       const asked: Array<Promise<unknown>> = [];
       const expected: unknown[] = [];
+      // Some decisions also count a usage record: exactly those that the in-process adapter allows.
+      const usage: Record<string, number> = {};
+      const count = (tally: string | undefined, allowed: boolean | undefined) => {
+        if (tally && allowed) usage[`p${r}\n${tally}`] = (usage[`p${r}\n${tally}`] ?? 0) + 1;
+      };
       for (const step of run) {
         now += step.dt;
         const specs = step.buckets.map((b) => ({ key: tag + b, ...limits[b] }));
         const q = { key: tag + step.quota, limit: 9, windowEndMs: 5_060_000 };
+        const tally = step.tally ? usageTally(`p${r}`, step.tally) : undefined;
         if (step.kind === 'take') {
-          expected.push(memory.takeBuckets(specs, now));
-          asked.push(counters.takeBuckets(specs, now) as Promise<unknown>);
+          const d = memory.takeBuckets(specs, now);
+          count(step.tally, d.allowed);
+          expected.push(d);
+          asked.push(counters.takeBuckets(specs, now, tally) as Promise<unknown>);
         } else if (step.kind === 'quota') {
-          expected.push(memory.consumeQuota(q.key, q.limit, q.windowEndMs, now));
-          asked.push(counters.consumeQuota(q.key, q.limit, q.windowEndMs, now) as Promise<unknown>);
+          const d = memory.consumeQuota(q.key, q.limit, q.windowEndMs, now);
+          count(step.tally, d.allowed);
+          expected.push(d);
+          asked.push(counters.consumeQuota(q.key, q.limit, q.windowEndMs, now, tally) as Promise<unknown>);
         } else {
-          expected.push(memory.takeBucketsAndQuota(specs, q, now));
-          asked.push(counters.takeBucketsAndQuota(specs, q, now) as Promise<unknown>);
+          const d = memory.takeBucketsAndQuota(specs, q, now);
+          count(step.tally, d.quota?.allowed);
+          expected.push(d);
+          asked.push(counters.takeBucketsAndQuota(specs, q, now, tally) as Promise<unknown>);
         }
       }
       const calls0 = counters.decisionCalls;
       const got = await Promise.all(asked);
       assert.ok(counters.decisionCalls - calls0 <= 1, 'asked in one turn: one script call');
       assert.deepEqual(got, expected, `run ${r}`);
+      const admin = new Redis(REDIS_URL);
+      try {
+        const stored = await admin.hgetall(`${prefix}u:1970-01-01`);
+        const mine = Object.fromEntries(Object.entries(stored).filter(([f]) => f.startsWith(`p${r}\n`)).map(([f, v]) => [f, Number(v)]));
+        assert.deepEqual(mine, usage, `usage of run ${r}`);
+      } finally {
+        admin.disconnect();
+      }
+    }
+  });
+
+  test('usage: a decision counts its tally in the same script call when it allows, never when it refuses; the ledger', async () => {
+    // A prefix of its own: the usage set holds only this test's records.
+    const p = `${prefix}usage:`;
+    const admin = new Redis(REDIS_URL);
+    const node = await openRedisCounters(REDIS_URL, { prefix: p });
+    const peer = await openRedisCounters(REDIS_URL, { prefix: p });
+    try {
+      const now = Date.parse('2026-11-10T12:00:00Z');
+      const hash = `${p}u:2026-11-10`;
+      const k1 = usageTally('gold', 'k1');
+      const k2 = usageTally('gold', 'k2');
+      const spec = { key: 'usage-b', rateLimit: 0, burstLimit: 2 };
+      const calls0 = node.decisionCalls;
+      const decisions = await Promise.all([
+        // k1: two pass the bucket, the third is refused by it; k2: one of two passes its quota of 1; a take with no
+        // bucket still counts.
+        ...Array.from({ length: 3 }, () => node.takeBucketsAndQuota([spec], { key: 'usage-q1', limit: 10, windowEndMs: now + 60_000 }, now, k1)),
+        ...Array.from({ length: 2 }, () => node.consumeQuota('usage-q2', 1, now + 60_000, now, k2)),
+        node.takeBuckets([], now, k2),
+        node.takeBuckets([spec], now), // refused, no tally
+      ]);
+      assert.equal(node.decisionCalls - calls0, 1, 'the counts travel with the decisions');
+      assert.deepEqual(decisions.map((d) => ('buckets' in d ? d.quota?.allowed === true : d.allowed)), [true, true, false, true, false, true, false]);
+      assert.deepEqual(await admin.hgetall(hash), { 'gold\nk1': '2', 'gold\nk2': '2' });
+      assert.deepEqual((await admin.smembers(`${p}ud`)).sort(), [`${hash}\ngold\nk1`, `${hash}\ngold\nk2`]);
+
+      // The ledger: changed records with their whole counts, to one node at a time.
+      const byKey = (a: readonly { keyId: string }[]) => [...a].sort((x, y) => x.keyId.localeCompare(y.keyId));
+      const first = await node.usage.changed(100);
+      assert.deepEqual(byKey(first!), [
+        { plan: 'gold', keyId: 'k1', day: '2026-11-10', used: 2 },
+        { plan: 'gold', keyId: 'k2', day: '2026-11-10', used: 2 },
+      ]);
+      assert.equal(await peer.usage.changed(100), undefined, 'the other node waits while this one holds the copying lease');
+      // k1 is counted again before the copy is confirmed: it stays changed, k2 does not.
+      await node.takeBucketsAndQuota([], { key: 'usage-q1', limit: 10, windowEndMs: now + 60_000 }, now, k1);
+      await node.usage.confirm(first!);
+      assert.deepEqual(await node.usage.changed(100), [{ plan: 'gold', keyId: 'k1', day: '2026-11-10', used: 3 }]);
+      const ttl = await admin.pttl(hash);
+      assert.ok(ttl > USAGE_KEEP_MS - 60_000 && ttl <= USAGE_KEEP_MS, `a day's hash expires after its first copy, got ${ttl}`);
+      // Counts made without a decision (fail-open, report-only refusals, approximate mode) join the ledger.
+      await node.usage.add([{ plan: 'silver', keyId: 'k3', day: '2026-11-09', used: 4 }, { plan: 'gold', keyId: 'k1', day: '2026-11-10', used: 2 }]);
+      const next = await node.usage.changed(100);
+      assert.deepEqual(byKey(next!), [
+        { plan: 'gold', keyId: 'k1', day: '2026-11-10', used: 5 },
+        { plan: 'silver', keyId: 'k3', day: '2026-11-09', used: 4 },
+      ]);
+      await node.usage.confirm(next!);
+      assert.deepEqual(await node.usage.changed(100), []);
+      assert.deepEqual(await admin.smembers(`${p}ud`), []);
+    } finally {
+      await peer.close();
+      await node.close();
+      admin.disconnect();
     }
   });
 

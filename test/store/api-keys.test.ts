@@ -191,6 +191,32 @@ function contract(kind: string, open: (ns: string) => Promise<Store>): void {
         await s.close();
       }
     });
+
+    test('raiseUsage: whole counts raise a record and never lower it (copies may repeat or arrive out of order); adjustments stay', async () => {
+      const s = await fresh();
+      try {
+        const v = await s.apiKeys.version();
+        await s.apiKeys.addUsage([{ plan: 'gold', keyId: 'k1', day: '2026-11-01', used: 0, adjust: 5 }]);
+        await s.apiKeys.raiseUsage([
+          { plan: 'gold', keyId: 'k1', day: '2026-11-01', used: 7 },
+          { plan: 'gold', keyId: 'k2', day: '2026-11-01', used: 3 },
+        ]);
+        await s.apiKeys.raiseUsage([
+          { plan: 'gold', keyId: 'k1', day: '2026-11-01', used: 4 }, // an older copy: ignored
+          { plan: 'gold', keyId: 'k2', day: '2026-11-01', used: 3 }, // the same copy again
+          { plan: 'gold', keyId: 'k2', day: '2026-11-01', used: 9 }, // and a newer one in the same batch
+        ]);
+        assert.equal(await s.apiKeys.version(), v);
+        assert.deepEqual(await s.apiKeys.usage({ plan: 'gold', fromDay: '2026-11-01', toDay: '2026-11-01' }), [
+          { plan: 'gold', keyId: 'k1', day: '2026-11-01', used: 7, adjust: 5 },
+          { plan: 'gold', keyId: 'k2', day: '2026-11-01', used: 9, adjust: 0 },
+        ]);
+        await assert.rejects(s.apiKeys.raiseUsage([{ plan: 'gold', keyId: 'k1', day: '2026-11-01', used: -1 }]), TypeError);
+        await assert.rejects(s.apiKeys.raiseUsage([{ plan: 'gold', keyId: 'k1', day: '1 Nov', used: 1 }]), TypeError);
+      } finally {
+        await s.close();
+      }
+    });
   });
 }
 

@@ -11,7 +11,7 @@
 // hold at most (N - 1) x (lease - 1) of its tokens. test/counters/leased.test.ts shows both bounds.
 import { systemClock, type Clock } from '../../core/clock.ts';
 import type {
-  BucketDecision, BucketSpec, CombinedDecision, CounterHealth, CounterStore, QuotaDecision, QuotaRequest,
+  BucketDecision, BucketSpec, CombinedDecision, CounterHealth, CounterStore, QuotaDecision, QuotaRequest, UsageLedger,
 } from './ports.ts';
 import type { LeaseReply, RedisCounters } from './redis-counters.ts';
 
@@ -86,6 +86,8 @@ export function leaseSize(capacity: number, fraction: number, max: number): numb
 export class LeasedCounters implements CounterStore {
   readonly kind = 'redis' as const;
   readonly mode = 'approximate' as const;
+  /** Decisions are local: the caller counts usage and adds it to the shared ledger (at most a second later). */
+  readonly countsUsage = false;
   readonly #redis: RedisCounters;
   readonly #maxLease: number;
   readonly #fraction: number;
@@ -114,6 +116,10 @@ export class LeasedCounters implements CounterStore {
 
   get location(): string {
     return this.#redis.location;
+  }
+
+  get usage(): UsageLedger {
+    return this.#redis.usage;
   }
 
   takeBuckets(specs: readonly BucketSpec[], nowMs: number): Maybe<BucketDecision> {

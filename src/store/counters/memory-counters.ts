@@ -33,6 +33,8 @@ const ALLOWED_EMPTY: BucketDecision = Object.freeze({
 
 export class MemoryCounters implements CounterStore {
   readonly kind = 'memory' as const;
+  /** Usage records are counted by the caller (usage-recorder.ts) and written to the Store. */
+  readonly countsUsage = false;
   readonly #buckets = new Map<string, BucketEntry>();
   readonly #quotas = new Map<string, QuotaEntry>();
   readonly #sweepIntervalMs: number;

@@ -1,5 +1,6 @@
 // The counters port (ARCHITECTURE.md section 4): token buckets and quota counters, exact across nodes.
 // Adapters: in-process (memory-counters.ts) and Redis (redis-counters.ts); one contract suite checks both.
+import type { UsageCount, UsageDelta } from '../api-keys-port.ts';
 
 export interface BucketSpec {
   /** Stable key, built once per route when the configuration is compiled (for example "s:{apiId}:{stage}"). */
@@ -53,11 +54,51 @@ export interface CounterHealth {
   readonly degradedDecisions?: number;
 }
 
+/**
+ * One key's daily usage record under one plan, for a counter store that keeps usage itself (Redis): given with the
+ * decision that accepts a request, it is counted atomically with it, so a node that dies right after loses none.
+ * Built once per key and plan (usageTally).
+ */
+export interface UsageTally {
+  readonly plan: string;
+  readonly keyId: string;
+  /** "plan\nkeyId": plan names and key ids never hold a newline. */
+  readonly id: string;
+}
+
+export function usageTally(plan: string, keyId: string): UsageTally {
+  return Object.freeze({ plan, keyId, id: `${plan}\n${keyId}` });
+}
+
+/**
+ * Daily usage kept by the counter store (Redis): decisions given a UsageTally count into it, add() takes the counts
+ * a node made without the store (fail-open decisions, report-only refusals, approximate mode), and a syncer copies
+ * what changed to the Store (usage-sync.ts). A gateway node that dies loses nothing that reached it.
+ */
+export interface UsageLedger {
+  /** Adds counts (one round trip). Rejects when the store cannot be asked. */
+  add(deltas: readonly UsageDelta[]): Promise<void>;
+  /**
+   * Up to `limit` records that changed since they were last confirmed, with their whole counts; undefined when
+   * another node holds the copying lease (one node copies at a time; the lease passes on when it stops renewing).
+   */
+  changed(limit: number): Promise<readonly UsageCount[] | undefined>;
+  /** The records were stored with these counts: they stop being "changed" unless they were counted since. */
+  confirm(counts: readonly UsageCount[]): Promise<void>;
+}
+
 /** What to answer when the store cannot be asked: AWS lets requests through when it cannot check usage. */
 export type FailMode = 'open' | 'closed';
 
 export interface CounterStore {
   readonly kind: 'memory' | 'redis';
+  /**
+   * True when a decision given a UsageTally counts it whenever the decision allows (a quota decision: when the
+   * quota allows) and is not degraded; the caller counts every other accepted request itself.
+   */
+  readonly countsUsage: boolean;
+  /** Present when usage records live in the counter store first (Redis); absent: the caller writes them to the Store. */
+  readonly usage?: UsageLedger;
 
   /**
    * Atomically checks every bucket and consumes one token from EACH only if ALL allow: a request that
@@ -65,7 +106,7 @@ export interface CounterStore {
    * broken store (the adapter answers with its fail mode, marked `degraded`). The memory adapter answers
    * synchronously; callers must not await when no promise is returned. Keys in one call must be distinct.
    */
-  takeBuckets(specs: readonly BucketSpec[], nowMs: number): BucketDecision | Promise<BucketDecision>;
+  takeBuckets(specs: readonly BucketSpec[], nowMs: number, usage?: UsageTally): BucketDecision | Promise<BucketDecision>;
 
   /**
    * Quota: counts one request against `key` in the window ending at `windowEndMs`, only if the count stays
@@ -73,14 +114,14 @@ export interface CounterStore {
    * later (another node already rolled over) is counted into. `nowMs` only bounds how long the counter is
    * kept. Never throws for a broken store (fail mode, `degraded`).
    */
-  consumeQuota(key: string, limit: number, windowEndMs: number, nowMs: number): QuotaDecision | Promise<QuotaDecision>;
+  consumeQuota(key: string, limit: number, windowEndMs: number, nowMs: number, usage?: UsageTally): QuotaDecision | Promise<QuotaDecision>;
 
   /**
    * takeBuckets, then (only when every bucket allowed) consumeQuota, as ONE decision: one Redis script call,
    * one round trip, for a request of a key in a plan with a throttle and a quota. The tokens stay taken when
    * the quota refuses (as with the two calls in a row). `quota` is undefined when the buckets refused.
    */
-  takeBucketsAndQuota(specs: readonly BucketSpec[], quota: QuotaRequest, nowMs: number): CombinedDecision | Promise<CombinedDecision>;
+  takeBucketsAndQuota(specs: readonly BucketSpec[], quota: QuotaRequest, nowMs: number, usage?: UsageTally): CombinedDecision | Promise<CombinedDecision>;
 
   /** Requests counted for `key` in the window live at `nowMs` (0 when none). Control plane: may reject. */
   getQuota(key: string, nowMs: number): Promise<number>;

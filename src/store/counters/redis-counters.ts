@@ -1,13 +1,15 @@
 // Redis counters for a cluster of gateway nodes: every decision is decided atomically by a Lua script (the
 // decisions of one event-loop turn share one script call, one round trip), so token buckets and quotas are
 // exact across nodes; a broken Redis never throws into the request path.
+import { randomBytes } from 'node:crypto';
 import { Redis, type RedisOptions } from 'ioredis';
 import { systemClock, type Clock } from '../../core/clock.ts';
 import {
   failBucketDecision, failQuotaDecision,
   type BucketDecision, type BucketSpec, type CombinedDecision, type CounterHealth, type CounterStore, type FailMode, type QuotaDecision,
-  type QuotaRequest,
+  type QuotaRequest, type UsageLedger, type UsageTally,
 } from './ports.ts';
+import type { UsageCount, UsageDelta } from '../api-keys-port.ts';
 
 /*
  * Time. Scripts decide with the gateway's nowMs, passed as an argument, not with Redis TIME:
@@ -35,6 +37,13 @@ import {
  * the two never meet, so nodes of either version never fail on each other's keys, and the old ones expire
  * by themselves once full.) A quota is a hash "<prefix>q:<key>" {n: used, e: windowEndMs}.
  *
+ * Usage records (accepted requests per plan, key and UTC day; GetUsage reads them from the Store): a hash per day,
+ * "<prefix>u:<YYYY-MM-DD>", field "<plan>\n<keyId>", counted by the decision that accepts a request, in the same
+ * script call; each count also adds "<hash>\n<field>" to the set "<prefix>ud" of records the Store has not seen
+ * yet. A syncer (usage-sync.ts, one node at a time under the lease "<prefix>ul") copies their whole counts to the
+ * Store and removes them from the set only if they did not change meanwhile; a day's hash expires
+ * USAGE_KEEP_MS after its first copy. So a gateway node killed at any moment loses no usage.
+ *
  * Every script below reads a bucket or a quota at most once per call and writes it back at most once, at the
  * end (state(), flush()): a call carrying twenty decisions that all take from the account bucket reads and
  * writes it once, not twenty times. Redis runs a script atomically, so this is the same as deciding them one
@@ -44,6 +53,9 @@ const STATE_LUA = `
 local EPS = 1e-9
 local buckets, bucketOrder = {}, {}
 local quotas, quotaOrder = {}, {}
+-- Usage counted by this call: tallies[day hash][field] = n; DIRTY: the set of records not yet copied to the Store.
+local tallies = {}
+local DIRTY
 
 -- The bucket at key, read once per call: {t = tokens, u = updatedMs}; a missing one is full at now.
 local function bucket(key, cap, now)
@@ -154,6 +166,16 @@ local function count(key, limit, wend, now, grace)
   return 1, q.n
 end
 
+-- Counts n accepted requests of the record field (plan, key) in the day hash.
+local function tally(hash, field, n)
+  local t = tallies[hash]
+  if t == nil then
+    t = {}
+    tallies[hash] = t
+  end
+  t[field] = (t[field] or 0) + n
+end
+
 -- Writes back what this call changed. A bucket expires once it would be full again (a missing bucket is a full
 -- one), plus a second for clock skew; a bucket that never refills never expires (forgetting it would mint a
 -- full burst). A quota window keeps the expiry set when it started.
@@ -184,24 +206,34 @@ local function flush()
       end
     end
   end
+  for hash, t in pairs(tallies) do
+    for field, n in pairs(t) do
+      redis.call('HINCRBY', hash, field, string.format('%d', n))
+      redis.call('SADD', DIRTY, hash .. '\\n' .. field)
+    end
+  end
 end
 `;
 
 /**
  * Many decisions in one script call (exact: Redis runs them one after the other, atomically, in the order they
  * were asked). KEYS: the keys of the call's decisions, each once. ARGV[1]: little-endian doubles (exact, and
- * one argument for Redis to parse instead of a dozen per decision): how many decisions, then per decision its
- * kind, key count and argument count, its keys (positions in KEYS), then its arguments:
+ * one argument for Redis to parse instead of a dozen per decision): how many decisions and the position in KEYS
+ * of the usage set (0: no decision counts usage), then per decision its kind, key count and argument count, its
+ * keys (positions in KEYS), then its arguments. ARGV[2...]: the usage record fields (plan, key) of the call.
  * - take (1) and take with quota (2): nowMs, rateLimit and burstLimit per bucket, then (2) limit, windowEndMs,
  *   graceMs for the quota (its key last). Takes a token from every bucket only if all allow; then counts the quota.
  * - quota (3): limit, windowEndMs, nowMs, graceMs.
+ * A kind + 4 also counts usage when the decision allows (a quota decision: when the quota allows): its last key is
+ * the day's usage hash, its last argument the position in ARGV of the record's field.
  * Returns one string of seven little-endian doubles per decision: allowed 0|1, remaining (-1: no bucket),
  * retryAfterMs (-1: never), deniedBy (0-based, -1), quotaAsked 0|1, quotaAllowed 0|1, used.
  */
 const BATCH_LUA = STATE_LUA + `
 local P = ARGV[1]
 local FMT = {}
-local n, pos = struct.unpack('<d', P)
+local n, dirty, pos = struct.unpack('<dd', P)
+if dirty > 0 then DIRTY = KEYS[dirty] end
 local out = {}
 for d = 1, n do
   local kind, nk, na
@@ -215,13 +247,21 @@ for d = 1, n do
   pos = V[nk + na + 1]
   local K = {}
   for i = 1, nk do K[i] = KEYS[V[i]] end
+  -- nc: the counter keys (buckets, quota); a usage hash follows them.
+  local nc, usage = nk, nil
+  if kind > 3 then
+    kind = kind - 4
+    nc = nk - 1
+    usage = K[nk]
+  end
   if kind == 3 then
     local ok, used = count(K[1], V[nk + 1], V[nk + 2], V[nk + 3], V[nk + 4])
+    if usage and ok == 1 then tally(usage, ARGV[V[nk + na]], 1) end
     out[d] = struct.pack('<ddddddd', ok, 0, 0, -1, 1, ok, used)
   else
     local now = V[nk + 1]
-    local nb = nk
-    if kind == 2 then nb = nk - 1 end
+    local nb = nc
+    if kind == 2 then nb = nc - 1 end
     local bs, tok, upd, deniedBy, worst, remaining = check(K, 0, nb, V, nk, 2, now)
     if deniedBy >= 0 then
       out[d] = struct.pack('<ddddddd', 0, remaining, worst, deniedBy, 0, 0, 0)
@@ -234,9 +274,11 @@ for d = 1, n do
       if remaining == nil then remaining = -1 end
       if kind == 2 then
         local q = nk + 2 * nb + 2
-        local ok, used = count(K[nk], V[q], V[q + 1], now, V[q + 2])
+        local ok, used = count(K[nc], V[q], V[q + 1], now, V[q + 2])
+        if usage and ok == 1 then tally(usage, ARGV[V[nk + na]], 1) end
         out[d] = struct.pack('<ddddddd', 1, remaining, 0, -1, 1, ok, used)
       else
+        if usage then tally(usage, ARGV[V[nk + na]], 1) end
         out[d] = struct.pack('<ddddddd', 1, remaining, 0, -1, 0, 0, 0)
       end
     end
@@ -253,6 +295,8 @@ const MAX_NAMES = 250_000;
 const TAKE = 1;
 const TAKE_AND_COUNT = 2;
 const QUOTA = 3;
+/** Added to a kind: the decision also counts a usage record. */
+const WITH_USAGE = 4;
 /** Bytes of one decision's reply (seven doubles). */
 const REPLY_BYTES = 56;
 
@@ -351,6 +395,58 @@ flush()
 return 1
 `;
 
+/**
+ * Usage counts a node made without a decision (fail-open decisions, report-only refusals, the approximate mode).
+ * KEYS: the day hash of each count, then the usage set. ARGV: field and count of each.
+ */
+const ADD_USAGE_LUA = STATE_LUA + `
+DIRTY = KEYS[#KEYS]
+for i = 1, #KEYS - 1 do tally(KEYS[i], ARGV[2 * i - 1], tonumber(ARGV[2 * i])) end
+flush()
+return 1
+`;
+
+/*
+ * The syncer's two calls. Members of the usage set are "<day hash>\n<field>": the hash is read by name from the
+ * member, not from KEYS (a standalone Redis allows it; on Redis Cluster the usage keys would need one hash tag).
+ */
+/**
+ * KEYS[1]: the usage set, KEYS[2]: the copying lease. ARGV: limit, this node's token, lease ms. Takes or renews the
+ * lease (nil when another node holds it), then answers up to `limit` changed records: member, whole count, ...
+ */
+const USAGE_CHANGED_LUA = `
+local holder = redis.call('GET', KEYS[2])
+if holder and holder ~= ARGV[2] then return false end
+redis.call('SET', KEYS[2], ARGV[2], 'PX', ARGV[3])
+local out = {}
+for _, m in ipairs(redis.call('SRANDMEMBER', KEYS[1], tonumber(ARGV[1]))) do
+  local cut = string.find(m, '\\n', 1, true)
+  out[#out + 1] = m
+  out[#out + 1] = redis.call('HGET', string.sub(m, 1, cut - 1), string.sub(m, cut + 1)) or '0'
+end
+return out
+`;
+
+/**
+ * KEYS[1]: the usage set. ARGV: the day hashes' expiry (ms), then member and the count the Store now has, per
+ * record. A record counted again since it was read stays in the set; a day's hash gets its expiry at its first copy.
+ */
+const USAGE_CONFIRM_LUA = `
+for i = 2, #ARGV, 2 do
+  local m = ARGV[i]
+  local cut = string.find(m, '\\n', 1, true)
+  local hash = string.sub(m, 1, cut - 1)
+  if (redis.call('HGET', hash, string.sub(m, cut + 1)) or '0') == ARGV[i + 1] then redis.call('SREM', KEYS[1], m) end
+  if redis.call('PTTL', hash) == -1 then redis.call('PEXPIRE', hash, ARGV[1]) end
+end
+return 1
+`;
+
+/** How long a day's usage hash is kept after its first copy to the Store (the Store keeps the records). */
+export const USAGE_KEEP_MS = 3 * 86_400_000;
+/** How long one node holds the copying lease without renewing it (the syncer renews it every second). */
+const USAGE_LEASE_MS = 3_000;
+
 /** A quota to lease counts from, with the lease call. */
 export interface QuotaLeaseRequest extends QuotaRequest {
   readonly want: number;
@@ -419,6 +515,12 @@ export class RedisCounters implements CounterStore {
   readonly #setQuota: ScriptFn;
   readonly #lease: ScriptFn;
   readonly #returnLeases: ScriptFn;
+  readonly #addUsage: ScriptFn;
+  readonly #usageChanged: ScriptFn;
+  readonly #usageConfirm: ScriptFn;
+  /** This node's token for the usage copying lease. */
+  readonly #usageToken = randomBytes(12).toString('hex');
+  readonly countsUsage = true;
   #ok = false;
   #since: number;
   #lastError: string | undefined = 'not connected yet';
@@ -443,6 +545,7 @@ export class RedisCounters implements CounterStore {
       quotaGraceMs = 60_000,
       redis = {},
     } = options;
+    if (prefix.includes('\n')) throw new Error('counters: the Redis key prefix must not contain a newline');
     this.#prefix = prefix;
     this.#failMode = failMode;
     this.#quotaFailMode = quotaFailMode;
@@ -478,11 +581,17 @@ export class RedisCounters implements CounterStore {
     this.#redis.defineCommand('portcullisSetQuota', { lua: SET_QUOTA_LUA, numberOfKeys: 1 });
     this.#redis.defineCommand('portcullisLease', { lua: LEASE_LUA });
     this.#redis.defineCommand('portcullisReturnLeases', { lua: RETURN_LEASES_LUA });
+    this.#redis.defineCommand('portcullisAddUsage', { lua: ADD_USAGE_LUA });
+    this.#redis.defineCommand('portcullisUsageChanged', { lua: USAGE_CHANGED_LUA, numberOfKeys: 2 });
+    this.#redis.defineCommand('portcullisUsageConfirm', { lua: USAGE_CONFIRM_LUA, numberOfKeys: 1 });
     const commands = this.#redis as unknown as Record<string, ScriptFn>;
     this.#batch = commands.portcullisDecideBuffer.bind(this.#redis);
     this.#setQuota = commands.portcullisSetQuota.bind(this.#redis);
     this.#lease = commands.portcullisLease.bind(this.#redis);
     this.#returnLeases = commands.portcullisReturnLeases.bind(this.#redis);
+    this.#addUsage = commands.portcullisAddUsage.bind(this.#redis);
+    this.#usageChanged = commands.portcullisUsageChanged.bind(this.#redis);
+    this.#usageConfirm = commands.portcullisUsageConfirm.bind(this.#redis);
   }
 
   /** Connects; rejects with a clear message when Redis cannot be reached. */
@@ -495,11 +604,11 @@ export class RedisCounters implements CounterStore {
     }
   }
 
-  takeBuckets(specs: readonly BucketSpec[], nowMs: number): BucketDecision | Promise<BucketDecision> {
+  takeBuckets(specs: readonly BucketSpec[], nowMs: number, usage?: UsageTally): BucketDecision | Promise<BucketDecision> {
     const n = specs.length;
-    if (n === 0) return { allowed: true, remaining: Number.POSITIVE_INFINITY, retryAfterMs: 0, deniedBy: -1 };
+    if (n === 0 && usage === undefined) return { allowed: true, remaining: Number.POSITIVE_INFINITY, retryAfterMs: 0, deniedBy: -1 };
     if (this.#redis.status !== 'ready') return this.#failBuckets();
-    const keys = new Array<string>(n);
+    const keys = new Array<string>(n + (usage ? 1 : 0));
     const args = new Array<number>(1 + 2 * n);
     args[0] = nowMs;
     for (let i = 0; i < n; i++) {
@@ -507,19 +616,21 @@ export class RedisCounters implements CounterStore {
       args[1 + 2 * i] = specs[i].rateLimit;
       args[2 + 2 * i] = specs[i].burstLimit;
     }
-    return this.#submit<BucketDecision>(TAKE, keys, args, n, 0);
+    if (usage) keys[n] = this.#usageHash(nowMs);
+    return this.#submit<BucketDecision>(TAKE, keys, args, n, 0, usage);
   }
 
-  consumeQuota(key: string, limit: number, windowEndMs: number, nowMs: number): QuotaDecision | Promise<QuotaDecision> {
+  consumeQuota(key: string, limit: number, windowEndMs: number, nowMs: number, usage?: UsageTally): QuotaDecision | Promise<QuotaDecision> {
     if (this.#redis.status !== 'ready') return this.#failQuota(limit);
-    return this.#submit<QuotaDecision>(QUOTA, [this.#name('q:', key)], [limit, windowEndMs, nowMs, this.#quotaGraceMs], 0, limit);
+    const keys = usage ? [this.#name('q:', key), this.#usageHash(nowMs)] : [this.#name('q:', key)];
+    return this.#submit<QuotaDecision>(QUOTA, keys, [limit, windowEndMs, nowMs, this.#quotaGraceMs], 0, limit, usage);
   }
 
-  takeBucketsAndQuota(specs: readonly BucketSpec[], quota: QuotaRequest, nowMs: number): CombinedDecision | Promise<CombinedDecision> {
+  takeBucketsAndQuota(specs: readonly BucketSpec[], quota: QuotaRequest, nowMs: number, usage?: UsageTally): CombinedDecision | Promise<CombinedDecision> {
     const { key, limit, windowEndMs } = quota;
     if (this.#redis.status !== 'ready') return this.#failCombined(limit);
     const n = specs.length;
-    const keys = new Array<string>(n + 1);
+    const keys = new Array<string>(n + (usage ? 2 : 1));
     const args = new Array<number>(1 + 2 * n + 3);
     args[0] = nowMs;
     for (let i = 0; i < n; i++) {
@@ -531,8 +642,21 @@ export class RedisCounters implements CounterStore {
     args[1 + 2 * n] = limit;
     args[2 + 2 * n] = windowEndMs;
     args[3 + 2 * n] = this.#quotaGraceMs;
-    return this.#submit<CombinedDecision>(TAKE_AND_COUNT, keys, args, n, limit);
+    if (usage) keys[n + 1] = this.#usageHash(nowMs);
+    return this.#submit<CombinedDecision>(TAKE_AND_COUNT, keys, args, n, limit, usage);
   }
+
+  /** The usage hash of the UTC day of nowMs ("<prefix>u:YYYY-MM-DD"), built once per day. */
+  #usageHash(nowMs: number): string {
+    if (nowMs < this.#dayStart || nowMs >= this.#dayStart + 86_400_000) {
+      this.#dayStart = nowMs - (((nowMs % 86_400_000) + 86_400_000) % 86_400_000);
+      this.#dayHash = this.#prefix + 'u:' + new Date(this.#dayStart).toISOString().slice(0, 10);
+    }
+    return this.#dayHash;
+  }
+
+  #dayStart = Number.NEGATIVE_INFINITY;
+  #dayHash = '';
 
   /**
    * The Redis key of a bucket ('b2:') or quota ('q:'), one string per counter key: a counter key comes from the
@@ -569,9 +693,9 @@ export class RedisCounters implements CounterStore {
     return this.#batches;
   }
 
-  #submit<T>(kind: number, keys: readonly string[], args: readonly number[], buckets: number, limit: number): Promise<T> {
+  #submit<T>(kind: number, keys: readonly string[], args: readonly number[], buckets: number, limit: number, usage: UsageTally | undefined): Promise<T> {
     return new Promise<T>((resolve) => {
-      this.#queue.push({ kind, keys, args, buckets, limit, resolve: resolve as (decision: unknown) => void });
+      this.#queue.push({ kind, keys, args, buckets, limit, field: usage?.id, resolve: resolve as (decision: unknown) => void });
       if (!this.#scheduled) {
         this.#scheduled = true;
         setImmediate(this.#flush);
@@ -591,10 +715,12 @@ export class RedisCounters implements CounterStore {
       this.#queue = [];
     }
     if (batch.length === 0) return;
-    // Each distinct key once (the account bucket is in every decision); decisions name theirs by position.
+    // Each distinct key once (the account bucket is in every decision); decisions name theirs by position. The
+    // same for usage record fields, in ARGV after the packed numbers.
     const index = new Map<string, number>();
+    let fields: Map<string, number> | undefined;
     const call: Array<string | number | Buffer> = [0];
-    let doubles = 1;
+    let doubles = 2;
     for (const d of batch) {
       doubles += 3 + d.keys.length + d.args.length;
       for (const key of d.keys) {
@@ -603,17 +729,28 @@ export class RedisCounters implements CounterStore {
           call.push(key);
         }
       }
+      if (d.field !== undefined) {
+        doubles++;
+        fields ??= new Map();
+        if (!fields.has(d.field)) fields.set(d.field, fields.size + 2);
+      }
+    }
+    let dirty = 0;
+    if (fields) {
+      dirty = call.length;
+      call.push(this.#prefix + 'ud');
     }
     call[0] = call.length - 1;
     const packed = Buffer.allocUnsafe(8 * doubles);
     const view = new DataView(packed.buffer, packed.byteOffset, packed.byteLength);
-    let o = 0;
-    view.setFloat64(o, batch.length, true);
-    o += 8;
+    view.setFloat64(0, batch.length, true);
+    view.setFloat64(8, dirty, true);
+    let o = 16;
     for (const d of batch) {
-      view.setFloat64(o, d.kind, true);
+      const field = d.field;
+      view.setFloat64(o, field === undefined ? d.kind : d.kind + WITH_USAGE, true);
       view.setFloat64(o + 8, d.keys.length, true);
-      view.setFloat64(o + 16, d.args.length, true);
+      view.setFloat64(o + 16, field === undefined ? d.args.length : d.args.length + 1, true);
       o += 24;
       for (const key of d.keys) {
         view.setFloat64(o, index.get(key)!, true);
@@ -623,8 +760,13 @@ export class RedisCounters implements CounterStore {
         view.setFloat64(o, arg, true);
         o += 8;
       }
+      if (field !== undefined) {
+        view.setFloat64(o, fields!.get(field)!, true);
+        o += 8;
+      }
     }
     call.push(packed);
+    if (fields) for (const field of fields.keys()) call.push(field);
     this.#batches++;
     this.#batch(...call).then(
       (reply) => {
@@ -710,6 +852,39 @@ export class RedisCounters implements CounterStore {
     const failed = withQuota ? this.#failCombined(limit) : { buckets: this.#failBuckets(), quota: undefined };
     return { buckets: failed.buckets, granted: [], left: [], failed };
   }
+
+  /** Usage records in Redis (see "Usage records" above). */
+  readonly usage: UsageLedger = {
+    add: async (deltas: readonly UsageDelta[]): Promise<void> => {
+      if (deltas.length === 0) return;
+      const keys: string[] = [];
+      const args: string[] = [];
+      for (const d of deltas) {
+        keys.push(`${this.#prefix}u:${d.day}`);
+        args.push(usageField(d.plan, d.keyId), String(d.used));
+      }
+      await this.#addUsage(keys.length + 1, ...keys, this.#prefix + 'ud', ...args);
+    },
+    changed: async (limit: number): Promise<readonly UsageCount[] | undefined> => {
+      const reply = (await this.#usageChanged(this.#prefix + 'ud', this.#prefix + 'ul', limit, this.#usageToken, USAGE_LEASE_MS)) as string[] | null;
+      if (reply === null) return undefined;
+      const out: UsageCount[] = [];
+      const hashPrefix = this.#prefix + 'u:';
+      for (let i = 0; i < reply.length; i += 2) {
+        // "<prefix>u:<day>\n<plan>\n<keyId>": the prefix never holds a newline, plans and key ids neither.
+        const [hash, plan, keyId] = reply[i].split('\n');
+        if (keyId === undefined || !hash.startsWith(hashPrefix)) continue;
+        out.push({ plan, keyId, day: hash.slice(hashPrefix.length), used: Number(reply[i + 1]) });
+      }
+      return out;
+    },
+    confirm: async (counts: readonly UsageCount[]): Promise<void> => {
+      if (counts.length === 0) return;
+      const args: string[] = [];
+      for (const c of counts) args.push(`${this.#prefix}u:${c.day}\n${usageField(c.plan, c.keyId)}`, String(c.used));
+      await this.#usageConfirm(this.#prefix + 'ud', USAGE_KEEP_MS, ...args);
+    },
+  };
 
   async getQuota(key: string, nowMs: number): Promise<number> {
     const [n, e] = await this.#redis.hmget(this.#prefix + 'q:' + key, 'n', 'e');
@@ -818,6 +993,8 @@ interface PendingDecision {
   readonly buckets: number;
   /** The quota's limit (the fail mode's `remaining`). */
   readonly limit: number;
+  /** The usage record field (UsageTally.id) the decision counts when it allows; its day hash is its last key. */
+  readonly field: string | undefined;
   readonly resolve: (decision: unknown) => void;
 }
 
@@ -841,6 +1018,11 @@ function decode(d: PendingDecision, v: DataView, o: number): BucketDecision | Qu
   if (v.getFloat64(o + 32, true) !== 1) return { buckets, quota: undefined };
   const used = v.getFloat64(o + 48, true);
   return { buckets, quota: { allowed: v.getFloat64(o + 40, true) === 1, used, remaining: Math.max(0, d.limit - used) } };
+}
+
+/** A usage record's field in its day hash: UsageTally.id. */
+function usageField(plan: string, keyId: string): string {
+  return `${plan}\n${keyId}`;
 }
 
 /** redis://user:secret@host:6379/2 -> redis://host:6379/2 (secrets never reach logs). */

@@ -4,7 +4,7 @@ import type pg from 'pg';
 import { checkLimit, hasErrorCode, normalizeTimestamp } from '../adapter-kit.ts';
 import { ALL_KEYS, CHANGE_LOG_KEEP, keyChanges, type ApiKeyRecord, type ApiKeyStore, type NewApiKey, type UsageRow } from '../api-keys-port.ts';
 import { StoreConflictError, StoreNotFoundError } from '../ports.ts';
-import { checkNewApiKey, checkPatch, checkUsageDelta, DAY } from '../api-keys-kit.ts';
+import { checkNewApiKey, checkPatch, checkUsageCount, checkUsageDelta, DAY } from '../api-keys-kit.ts';
 import { inTransaction } from './pg-transaction.ts';
 
 export const postgresApiKeysSql = (s: string): string => `
@@ -255,6 +255,17 @@ export function createPostgresApiKeyStore(pool: pg.Pool, s: string, live: () => 
          GROUP BY plan, key_id, day
          ON CONFLICT (plan, key_id, day) DO UPDATE SET used = ${s}.api_key_usage.used + excluded.used, adjust = ${s}.api_key_usage.adjust + excluded.adjust`,
         [rows.map((r) => r.plan), rows.map((r) => r.keyId), rows.map((r) => r.day), rows.map((r) => r.used), rows.map((r) => r.adjust)],
+      );
+    },
+    async raiseUsage(counts) {
+      const rows = counts.map(checkUsageCount);
+      if (!rows.length) return;
+      await query(
+        `INSERT INTO ${s}.api_key_usage (plan, key_id, day, used, adjust)
+         SELECT plan, key_id, day::date, max(used), 0 FROM unnest($1::text[], $2::text[], $3::text[], $4::bigint[]) AS t(plan, key_id, day, used)
+         GROUP BY plan, key_id, day
+         ON CONFLICT (plan, key_id, day) DO UPDATE SET used = GREATEST(${s}.api_key_usage.used, excluded.used)`,
+        [rows.map((r) => r.plan), rows.map((r) => r.keyId), rows.map((r) => r.day), rows.map((r) => r.used)],
       );
     },
     async usage(filter) {

@@ -5,7 +5,7 @@ import type { Clock } from '../../core/clock.ts';
 import { checkLimit, hasErrorCode, normalizeTimestamp } from '../adapter-kit.ts';
 import { ALL_KEYS, CHANGE_LOG_KEEP, keyChanges, type ApiKeyRecord, type ApiKeyStore, type NewApiKey, type UsageRow } from '../api-keys-port.ts';
 import { StoreConflictError, StoreNotFoundError } from '../ports.ts';
-import { checkNewApiKey, checkPatch, checkUsageDelta, DAY } from '../api-keys-kit.ts';
+import { checkNewApiKey, checkPatch, checkUsageCount, checkUsageDelta, DAY } from '../api-keys-kit.ts';
 
 export const SQLITE_API_KEYS_SQL = `
   CREATE TABLE api_keys (
@@ -104,6 +104,9 @@ export function createSqliteApiKeyStore(db: Database.Database, live: () => void,
     addUsage: db.prepare(
       'INSERT INTO api_key_usage (plan, key_id, day, used, adjust) VALUES (?, ?, ?, ?, ?) ON CONFLICT (plan, key_id, day) DO UPDATE SET used = used + excluded.used, adjust = adjust + excluded.adjust',
     ),
+    raiseUsage: db.prepare(
+      'INSERT INTO api_key_usage (plan, key_id, day, used, adjust) VALUES (?, ?, ?, ?, 0) ON CONFLICT (plan, key_id, day) DO UPDATE SET used = max(used, excluded.used)',
+    ),
     usage: db.prepare<[{ plan: string; from: string; to: string; key: string | null }], { plan: string; key_id: string; day: string; used: number; adjust: number }>(
       'SELECT plan, key_id, day, used, adjust FROM api_key_usage WHERE plan = @plan AND day >= @from AND day <= @to AND (@key IS NULL OR key_id = @key) ORDER BY key_id, day',
     ),
@@ -190,6 +193,9 @@ export function createSqliteApiKeyStore(db: Database.Database, live: () => void,
   const usageTx = db.transaction((rows: readonly { plan: string; keyId: string; day: string; used: number; adjust: number }[]) => {
     for (const r of rows) sql.addUsage.run(r.plan, r.keyId, r.day, r.used, r.adjust);
   });
+  const raiseTx = db.transaction((rows: readonly { plan: string; keyId: string; day: string; used: number }[]) => {
+    for (const r of rows) sql.raiseUsage.run(r.plan, r.keyId, r.day, r.used);
+  });
 
   return Object.freeze({
     async create(key, plans = []) {
@@ -272,6 +278,11 @@ export function createSqliteApiKeyStore(db: Database.Database, live: () => void,
       live();
       const rows = deltas.map(checkUsageDelta);
       if (rows.length) usageTx.immediate(rows);
+    },
+    async raiseUsage(counts) {
+      live();
+      const rows = counts.map(checkUsageCount);
+      if (rows.length) raiseTx.immediate(rows);
     },
     async usage(filter) {
       live();

@@ -7,7 +7,7 @@ import { createFakeClock } from '../../../core/clock.ts';
 import type { Denial } from '../../../core/denial.ts';
 import { DefinitionSchema } from '../../../config/schema.ts';
 import { createMemoryCounters } from '../../../store/counters/memory-counters.ts';
-import { failQuotaDecision, type CounterStore } from '../../../store/counters/ports.ts';
+import { failBucketDecision, failQuotaDecision, usageTally, type CounterStore, type FailMode, type UsageTally } from '../../../store/counters/ports.ts';
 import type { RequestContext } from '../../pipeline/context.ts';
 import { USAGE_EXTENSION, plansForRoute, type UsageIdentity } from '../api-key/schema.ts';
 import { throttleStage, type ThrottleDeps } from './stage.ts';
@@ -28,7 +28,7 @@ function harness(extra: Record<string, unknown>, counters: CounterStore = create
   const api = def.apis[0];
   const fn = throttleStage.create({ api, apiId: 'abcdef0123', stageName: 'prod', stage: api.stages.prod, route: api.routes[0], definition: def, deps })!;
   const routePlan = plansForRoute(def, 'pets', 'abcdef0123', 'prod', 'GET', '/pets').get('p')!;
-  const usage: UsageIdentity = { plan: routePlan, keyId: 'key1', subscribedAtMs: START - 86_400_000, specs: new WeakMap() };
+  const usage: UsageIdentity = { plan: routePlan, keyId: 'key1', subscribedAtMs: START - 86_400_000, tally: usageTally('p', 'key1'), specs: new WeakMap() };
   const call = async () => {
     const gatewayHeaders: string[] = [];
     const ctx = {
@@ -104,6 +104,7 @@ test('a quota the store cannot answer, failing closed: 429 Limit Exceeded with R
   const memory = createMemoryCounters();
   const closed: CounterStore = {
     kind: 'redis',
+    countsUsage: false,
     takeBuckets: (s, n) => memory.takeBuckets(s, n),
     consumeQuota: (_k, l) => failQuotaDecision('closed', l),
     takeBucketsAndQuota: (s, q, n) => {
@@ -130,6 +131,7 @@ test('a plan\'s own quota failMode overrides the node\'s while the store cannot 
     const memory = createMemoryCounters();
     return {
       kind: 'redis',
+      countsUsage: false,
       takeBuckets: (s, n) => memory.takeBuckets(s, n),
       consumeQuota: (_k, l) => failQuotaDecision(mode, l),
       takeBucketsAndQuota: (s, q, n) => {
@@ -149,4 +151,60 @@ test('a plan\'s own quota failMode overrides the node\'s while the store cannot 
   assert.equal(refused?.detail, 'quota: counter store unavailable, failing closed');
   assert.equal((await harness(lenient, failing('closed')).call()).denial, undefined, 'the node fails closed, this plan open');
   assert.equal((await harness({}, failing('open')).call()).denial, undefined, 'no plan setting: the node decides');
+});
+
+/** Memory counters posing as a store that counts usage with its decisions (as Redis does): notes each tally it counts. */
+function tallyingStore(fail?: FailMode) {
+  const memory = createMemoryCounters();
+  const tallies: string[] = [];
+  const note = <T>(usage: UsageTally | undefined, allowed: boolean, d: T): T => {
+    if (usage && allowed) tallies.push(usage.id);
+    return d;
+  };
+  const store: CounterStore = {
+    kind: 'redis',
+    countsUsage: true,
+    takeBuckets: (s, n, u) => (fail ? failBucketDecision(fail) : ((d) => note(u, d.allowed, d))(memory.takeBuckets(s, n))),
+    consumeQuota: (k, l, e, n, u) => (fail ? failQuotaDecision(fail, l) : ((d) => note(u, d.allowed, d))(memory.consumeQuota(k, l, e, n))),
+    takeBucketsAndQuota: (s, q, n, u) => {
+      if (fail) return { buckets: failBucketDecision(fail), quota: failQuotaDecision(fail, q.limit) };
+      const d = memory.takeBucketsAndQuota(s, q, n);
+      return note(u, d.quota?.allowed === true, d);
+    },
+    getQuota: (k, n) => memory.getQuota(k, n),
+    setQuota: (k, u, e, n) => memory.setQuota(k, u, e, n),
+    health: () => memory.health(),
+    close: () => memory.close(),
+  };
+  return { store, tallies };
+}
+
+test('a store that counts usage with its decisions: the recorder counts only what the store did not (degraded, report-only refusals)', async () => {
+  // Enforcing: the two accepted requests were counted by the store; the refused third by nobody.
+  const enforcing = tallyingStore();
+  const h = harness({ throttle: undefined }, enforcing.store);
+  assert.equal((await h.call()).denial, undefined);
+  assert.equal((await h.call()).denial, undefined);
+  assert.equal((await h.call()).denial?.type, 'QUOTA_EXCEEDED');
+  assert.deepEqual(enforcing.tallies, ['p\nkey1', 'p\nkey1']);
+  assert.deepEqual(h.counted, []);
+
+  // Report-only over a quota of 2: four accepted, two counted by the store (within the quota), two by the recorder.
+  const reportOnly = tallyingStore();
+  const r = harness({ reportOnly: true }, reportOnly.store);
+  for (let i = 0; i < 4; i++) assert.equal((await r.call()).denial, undefined);
+  assert.equal(reportOnly.tallies.length, 2);
+  assert.equal(r.counted.length, 2);
+
+  // A plan without a quota: the bucket decision carries the tally.
+  const noQuota = tallyingStore();
+  const n = harness({ quota: undefined, throttle: { rateLimit: 10, burstLimit: 10 } }, noQuota.store);
+  assert.equal((await n.call()).denial, undefined);
+  assert.deepEqual([noQuota.tallies.length, n.counted.length], [1, 0]);
+
+  // The store cannot be asked and fails open: nothing was counted there, the recorder counts.
+  const down = tallyingStore('open');
+  const d = harness({}, down.store);
+  assert.equal((await d.call()).denial, undefined);
+  assert.deepEqual([down.tallies.length, d.counted.length], [0, 1]);
 });

@@ -74,6 +74,7 @@ function currentWindowEnd(plan: RoutePlan, now: number): number {
 
 export function createPlanThrottle(deps: ThrottleDeps, routeBuckets: readonly LabelledBucket[]) {
   const { counters, clock, usage: recorder, onReportOnly } = deps;
+  const storeCounts = counters.countsUsage;
   const routeSpecs: readonly BucketSpec[] = routeBuckets.map((b) => b.spec);
 
   /** Adds the IETF RateLimit headers, to a response's gateway headers (name/value pairs) or to a denial's headers. */
@@ -102,8 +103,10 @@ export function createPlanThrottle(deps: ThrottleDeps, routeBuckets: readonly La
     const b = keyRouteBuckets(u, routeBuckets, routeSpecs);
     const endMs = plan.quota ? currentWindowEnd(plan, now) : 0;
 
-    const accept = (bucket: BucketDecision | undefined, q: QuotaDecision | undefined): StageResult => {
-      recorder?.count(u, now);
+    // `counted`: the counter store counted the request's usage with the decision that accepted it (Redis, in the
+    // same script call); every other accepted request is counted by the recorder.
+    const accept = (bucket: BucketDecision | undefined, q: QuotaDecision | undefined, counted: boolean): StageResult => {
+      if (!counted) recorder?.count(u, now);
       if (plan.rateLimitHeaders && !ctx.res.headersSent) setRateLimitHeaders(ctx.gatewayHeaders, plan, bucket, q, endMs, now);
       return undefined;
     };
@@ -112,24 +115,26 @@ export function createPlanThrottle(deps: ThrottleDeps, routeBuckets: readonly La
       if (q.degraded) {
         // The store could not be asked: the plan's fail mode if it has one, else the node's (q.allowed).
         const failMode = plan.quota?.failMode;
-        if ((failMode === undefined ? q.allowed : failMode === 'open') || plan.reportOnly) return accept(bucket, q);
+        if ((failMode === undefined ? q.allowed : failMode === 'open') || plan.reportOnly) return accept(bucket, q, false);
         // Failing closed: a short retry, the store may be back soon.
         return deny('QUOTA_EXCEEDED', { detail: QUOTA_STORE_CLOSED_DETAIL, headers: { 'Retry-After': '1' } });
       }
-      if (q.allowed) return accept(bucket, q);
+      // Every quota decision carries the key's usage tally.
+      if (q.allowed) return accept(bucket, q, storeCounts);
       const msg = `API Key ${ctx.identity.apiKey} exceeded quota limit for API Stage ${plan.methodScope}: Key quota exhausted for Usage Plan ID ${plan.name}. Limit: ${limit} Period: ${plan.quota!.period}`;
       if (plan.reportOnly) {
         onReportOnly?.(`report-only: ${msg}`);
-        return accept(bucket, q);
+        return accept(bucket, q, false);
       }
       const headers: Record<string, string> = { 'Retry-After': String(Math.max(1, Math.ceil((endMs - now) / 1000))) };
       if (plan.rateLimitHeaders) setRateLimitHeaders(headers, plan, bucket, q, endMs, now);
       return deny('QUOTA_EXCEEDED', { detail: msg, headers });
     };
-    const afterBuckets = (bucket: BucketDecision | undefined): Maybe<StageResult> => {
-      if (!plan.quota) return accept(bucket, undefined);
+    /** d: the decision that carried the usage tally when the plan has no quota. */
+    const afterBuckets = (bucket: BucketDecision | undefined, d: BucketDecision): Maybe<StageResult> => {
+      if (!plan.quota) return accept(bucket, undefined, storeCounts && d.degraded !== true);
       const limit = effectiveLimit(plan.quota, u.subscribedAtMs, now);
-      return then(counters.consumeQuota(b.quotaKey, limit, endMs, now), (q) => afterQuota(bucket, q, limit));
+      return then(counters.consumeQuota(b.quotaKey, limit, endMs, now, u.tally), (q) => afterQuota(bucket, q, limit));
     };
 
     const refuse = (d: BucketDecision): Denial => {
@@ -144,16 +149,16 @@ export function createPlanThrottle(deps: ThrottleDeps, routeBuckets: readonly La
       // Two calls: a report-only refusal must not keep the stage and account tokens from being taken.
       return then(counters.takeBuckets([b.planSpec], now), (pd) => {
         if (!pd.allowed) onReportOnly?.(`report-only: Key throttle limit exceeded for Usage Plan ID ${plan.name}, key ${u.keyId}, ${plan.methodScope}`);
-        return then(counters.takeBuckets(routeSpecs, now), (d) => (d.allowed ? afterBuckets(pd) : refuse(d)));
+        return then(counters.takeBuckets(routeSpecs, now, plan.quota ? undefined : u.tally), (d) => (d.allowed ? afterBuckets(pd, d) : refuse(d)));
       });
     }
     if (plan.quota) {
       // Buckets and quota in one counter call: one Redis round trip per request.
       const limit = effectiveLimit(plan.quota, u.subscribedAtMs, now);
-      return then(counters.takeBucketsAndQuota(b.specs, { key: b.quotaKey, limit, windowEndMs: endMs }, now), (c) =>
+      return then(counters.takeBucketsAndQuota(b.specs, { key: b.quotaKey, limit, windowEndMs: endMs }, now, u.tally), (c) =>
         c.buckets.allowed ? afterQuota(b.planSpec ? c.buckets : undefined, c.quota!, limit) : refuse(c.buckets),
       );
     }
-    return then(counters.takeBuckets(b.specs, now), (d) => (d.allowed ? afterBuckets(b.planSpec ? d : undefined) : refuse(d)));
+    return then(counters.takeBuckets(b.specs, now, u.tally), (d) => (d.allowed ? afterBuckets(b.planSpec ? d : undefined, d) : refuse(d)));
   };
 }

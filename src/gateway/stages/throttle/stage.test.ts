@@ -218,6 +218,7 @@ test('the account throttle comes from settings.accountThrottle and is validated'
 function scriptedStore(decision: BucketDecision): CounterStore & { calls: number } {
   const store = {
     kind: 'redis' as const,
+    countsUsage: false,
     calls: 0,
     takeBuckets: async () => {
       store.calls++;
