@@ -18,7 +18,7 @@ const ApiKey = {
     createdAt: { type: 'string', format: 'date-time' },
     updatedAt: { type: 'string', format: 'date-time' },
     expiresAt: nullable,
-    hint: { type: 'string', description: 'The first characters of the value.' },
+    hint: { type: 'string', description: 'To recognise the key: pck_ and 4 characters of a generated value, the first 4 of an imported one.' },
     rotatedValueValidUntil: nullable,
     plans: { type: 'array', items: { type: 'string' } },
   },

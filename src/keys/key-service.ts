@@ -283,7 +283,10 @@ export function createKeyService({ store, hasher, clock, counters, definition, s
       await must(keyId);
       const current = (await keys.subscriptions({ keyId })).map((s) => s.plan).filter((p) => plansOf().some((x) => x.name === p));
       checkPlanSet([...current.filter((p) => p !== planName), planName], `key ${keyId}`);
-      const sub = await storeErrors(keys.subscribe(keyId, planName, iso()));
+      // Checked again by the store in the subscribing transaction: a concurrent subscription may have won meanwhile.
+      const stages = new Set(stagesOf(plan(planName)));
+      const exclusive = plansOf().filter((p) => p.name !== planName && stagesOf(p).some((s) => stages.has(s))).map((p) => p.name);
+      const sub = await storeErrors(keys.subscribe(keyId, planName, iso(), exclusive));
       await changed(keyId);
       return sub;
     },

@@ -1,7 +1,7 @@
 // Key values: generated shape and checksum (a typo is caught without a lookup), AWS import rules, keyed hash.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { checksum62, crc32, createKeyHasher, generateKeyValue, GENERATED_KEY_LENGTH, importProblem, keyShape, loadKeyHashSecret } from './key-values.ts';
+import { checksum62, crc32, createKeyHasher, generateKeyValue, GENERATED_KEY_LENGTH, importProblem, keyShape, loadKeyHashSecret, keyHint } from './key-values.ts';
 
 test('crc32 matches the standard check value', () => {
   assert.equal(crc32('123456789'), 0xcbf43926);
@@ -49,4 +49,11 @@ test('the keyed hash depends on the secret; the secret comes from env or is gene
   assert.equal(await loadKeyHashSecret({}, meta), first);
   assert.equal(await loadKeyHashSecret({ PORTCULLIS_KEY_HASH_SECRET: 'e'.repeat(40) }, meta), 'e'.repeat(40));
   await assert.rejects(loadKeyHashSecret({ PORTCULLIS_KEY_HASH_SECRET: 'short' }, meta), /at least 32/);
+});
+
+test('the hint keeps at most 4 characters of the secret part: pck_ and 4 of a generated value, 4 of an imported one', () => {
+  const generated = generateKeyValue();
+  assert.equal(keyHint(generated), generated.slice(0, 8));
+  assert.equal(keyHint('abcdefghij0123456789XYZ'), 'abcd');
+  assert.equal(keyHint('A'.repeat(128)), 'AAAA');
 });

@@ -11,8 +11,11 @@ export const KEY_CHECKSUM_LENGTH = 6;
 export const GENERATED_KEY_LENGTH = KEY_PREFIX.length + KEY_RANDOM_LENGTH + KEY_CHECKSUM_LENGTH;
 /** AWS accepts 20-128 alphanumeric characters for an imported value (reference section 3). */
 export const IMPORTED_KEY = /^[A-Za-z0-9]{20,128}$/;
-/** Leading characters kept as a public hint to recognise a key in listings. */
-export const KEY_HINT_LENGTH = 8;
+/**
+ * Characters of the secret part kept as a public hint to recognise a key in listings: 4 base62 characters are
+ * about 24 bits, of a generated value's 190 and an imported value's 119 or more.
+ */
+export const KEY_HINT_CHARS = 4;
 /** Hex characters of the keyed hash shown as $context.identity.apiKey (never the value). */
 export const KEY_HASH_PREFIX_LENGTH = 12;
 export const KEY_HASH_SECRET_META = 'api-keys.hash-secret';
@@ -89,8 +92,9 @@ export function newHashSecret(): string {
   return randomBytes(32).toString('base64url');
 }
 
+/** The hint listings show: `pck_` and 4 characters of a generated value, the first 4 of an imported one. */
 export function keyHint(value: string): string {
-  return value.slice(0, KEY_HINT_LENGTH);
+  return value.slice(0, (value.startsWith(KEY_PREFIX) ? KEY_PREFIX.length : 0) + KEY_HINT_CHARS);
 }
 
 export function generateKeyId(): string {

@@ -62,7 +62,7 @@ describe('presets', () => {
       `{"requestId":"${RID}","extendedRequestId":"${XID}","ip":"203.0.113.7","caller":"-","user":"-",` +
         `"requestTime":"${TIME}","requestTimeEpoch":"${EPOCH}","httpMethod":"GET","resourcePath":"/pets/{id}",` +
         `"path":"/prod/pets/1","status":"200","protocol":"HTTP/1.1","responseLength":"42","integrationLatency":"9",` +
-        `"responseLatency":"12","apiId":"a1b2c3d4e5","stage":"prod","errorMessage":"-","errorResponseType":"-","apiKeyId":"-"}`,
+        `"responseLatency":"12","apiId":"a1b2c3d4e5","stage":"prod","errorMessage":"-","errorResponseType":"-","apiKeyId":"-","apiKeyHash":"-"}`,
     );
     assert.deepEqual(Object.keys(JSON.parse(line)), JSON_PRESET_FIELDS.map(([f]) => f));
   });

@@ -48,6 +48,8 @@ export const JSON_PRESET_FIELDS: ReadonlyArray<readonly [field: string, variable
   ['errorMessage', 'error.message'],
   ['errorResponseType', 'error.responseType'],
   ['apiKeyId', 'identity.apiKeyId'],
+  // $context.identity.apiKey: on AWS the value; here the first 12 hex characters of its keyed hash, never the value.
+  ['apiKeyHash', 'identity.apiKey'],
 ] as const);
 
 /** AWS's console JSON preset, verbatim (usable as a custom format for byte-identical AWS records). */

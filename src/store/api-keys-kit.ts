@@ -1,6 +1,7 @@
 // Input checks for the API-key sub-port shared by the SQLite and PostgreSQL adapters, so both refuse the
 // same bad input with the same message.
 import { normalizeTimestamp } from './adapter-kit.ts';
+import { StoreConflictError } from './ports.ts';
 import type { ApiKeyPatch, NewApiKey, UsageCount, UsageDelta } from './api-keys-port.ts';
 
 export const DAY = /^\d{4}-\d{2}-\d{2}$/;
@@ -9,7 +10,8 @@ const HEX_SHA256 = /^[0-9a-f]{64}$/;
 export function checkNewApiKey(k: NewApiKey): NewApiKey {
   if (typeof k.id !== 'string' || k.id.length === 0 || k.id.length > 64) throw new TypeError('API key id must be 1-64 characters');
   if (typeof k.hash !== 'string' || !HEX_SHA256.test(k.hash)) throw new TypeError('API key hash must be 64 lower-case hex digits');
-  if (typeof k.hint !== 'string') throw new TypeError('API key hint must be a string');
+  // The store keeps no more of a value than a hint: pck_ and 4 characters at most (keyHint).
+  if (typeof k.hint !== 'string' || k.hint.length > MAX_HINT_LENGTH) throw new TypeError(`API key hint must be a string of at most ${MAX_HINT_LENGTH} characters`);
   return Object.freeze({
     id: k.id,
     hash: k.hash,
@@ -50,6 +52,13 @@ export function checkPatch(p: ApiKeyPatch): ApiKeyPatch {
   }
   if (p.expiresAt !== undefined) out.expiresAt = p.expiresAt === null ? null : normalizeTimestamp(p.expiresAt, 'API key expiresAt');
   return out;
+}
+
+const MAX_HINT_LENGTH = 8;
+
+/** The error of a subscription refused because the key holds a plan that excludes it. */
+export function exclusiveConflict(keyId: string, plan: string, held: string): StoreConflictError {
+  return new StoreConflictError(`API key ${JSON.stringify(keyId)} is in plan ${JSON.stringify(held)}, which covers an API stage of plan ${JSON.stringify(plan)}; a key may be in only one plan per API stage`);
 }
 
 export function checkUsageCount(c: UsageCount): UsageCount {

@@ -99,7 +99,12 @@ export interface ApiKeyStore {
   /** All in one transaction: every key created or overwritten (by hash), or none. Returns how many were new. */
   importMany(keys: readonly ImportedKey[], at: string): Promise<{ created: number; updated: number }>;
 
-  subscribe(keyId: string, plan: string, at: string): Promise<SubscriptionRecord>;
+  /**
+   * Subscribes the key (idempotent). StoreConflictError when it is already subscribed to one of `exclusiveWith`,
+   * checked in the same transaction as the insert, with the key's row locked: of two subscriptions racing for
+   * plans that exclude each other (they cover the same API stage), one wins, on one node or many.
+   */
+  subscribe(keyId: string, plan: string, at: string, exclusiveWith?: readonly string[]): Promise<SubscriptionRecord>;
   /** false when there was no such subscription. */
   unsubscribe(keyId: string, plan: string): Promise<boolean>;
   subscriptions(filter?: { keyId?: string; plan?: string }): Promise<SubscriptionRecord[]>;

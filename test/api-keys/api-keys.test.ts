@@ -79,6 +79,10 @@ describe('API keys on the request path', () => {
     assert.equal(JSON.stringify(shown.json).includes('hash'), false);
     await eventually(() => gw.logLines.some((l) => l.includes(key.id)));
     assert.equal(gw.logLines.some((l) => l.includes(value)), false);
+    // The default JSON access log names the key by id and by a short prefix of its keyed hash.
+    const record = JSON.parse(gw.logLines.find((l) => l.includes(`"apiKeyId":"${key.id}"`))!) as Record<string, string>;
+    assert.match(record.apiKeyHash, /^[0-9a-f]{12}$/);
+    assert.equal(value.includes(record.apiKeyHash), false);
   });
 
   test('plan throttle per key: 429 Too Many Requests with Retry-After and RateLimit headers, refills with time', async () => {
@@ -182,6 +186,7 @@ describe('API keys on the request path', () => {
     const imported = await newKey({ name: 'imp', value: 'abcdefghij0123456789XYZ', plans: ['silver'] });
     assert.equal((await call('/prod/pets', 'abcdefghij0123456789XYZ')).status, 200);
     assert.equal(imported.value, 'abcdefghij0123456789XYZ');
+    assert.equal(imported.key.hint, 'abcd', 'the store keeps 4 characters of an imported value as its hint, no more');
     const bad = await admin('POST', '/v1/api-keys', { name: 'bad', value: 'has-dash-1234567890123' });
     assert.equal(bad.status, 400);
 

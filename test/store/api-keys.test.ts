@@ -105,6 +105,30 @@ function contract(kind: string, open: (ns: string) => Promise<Store>): void {
       }
     });
 
+    test('exclusive plans: of subscriptions racing for plans that exclude each other, exactly one wins (two connections)', async () => {
+      const s = await fresh();
+      const peer = await open(`ak${n}`); // a second store on the same data: another node
+      try {
+        await s.apiKeys.create(key('x0'));
+        await s.apiKeys.subscribe('x0', 'gold', T0, ['silver']);
+        await assert.rejects(s.apiKeys.subscribe('x0', 'silver', T0, ['gold']), (err: Error) =>
+          err instanceof StoreConflictError && /is in plan "gold", which covers an API stage of plan "silver"/.test(err.message));
+        await s.apiKeys.subscribe('x0', 'gold', T0, ['silver']); // idempotent, not a conflict with itself
+        for (let i = 1; i <= 10; i++) {
+          await s.apiKeys.create(key(`x${i}`));
+          const results = await Promise.allSettled([
+            s.apiKeys.subscribe(`x${i}`, 'gold', T0, ['silver']),
+            peer.apiKeys.subscribe(`x${i}`, 'silver', T0, ['gold']),
+          ]);
+          assert.equal(results.filter((r) => r.status === 'fulfilled').length, 1, `key x${i}: ${JSON.stringify(results)}`);
+          assert.equal((await s.apiKeys.subscriptions({ keyId: `x${i}` })).length, 1);
+        }
+      } finally {
+        await peer.close();
+        await s.close();
+      }
+    });
+
     test('importMany: creates, overwrites by value, all or nothing', async () => {
       const s = await fresh();
       try {

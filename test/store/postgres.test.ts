@@ -6,7 +6,7 @@ import { spawn } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import pg from 'pg';
 import { createPostgresStore } from '../../src/store/postgres/postgres-store.ts';
-import { POSTGRES_MIGRATIONS } from '../../src/store/postgres/migrations.ts';
+import { POSTGRES_MIGRATIONS, applyPostgresMigrations } from '../../src/store/postgres/migrations.ts';
 import { notifyChannelName, quoteIdentifier } from '../../src/store/postgres/pg-names.ts';
 import type { Store } from '../../src/store/ports.ts';
 import { createTestSchemas, requirePostgres, TEST_PG_URL } from './pg-test-env.ts';
@@ -65,6 +65,24 @@ if (await requirePostgres('postgres store')) {
       } finally {
         await store.close();
       }
+    });
+
+    test('migration 6 keeps 4 characters of a stored hint: pck_abcd stays, an imported key\'s AbCdEfGh becomes AbCd', async () => {
+      const schema = schemas.name('hints');
+      const q = quoteIdentifier(schema);
+      await withAdmin(async (admin) => {
+        await applyPostgresMigrations(admin, schema, q, '2026-01-01T00:00:00.000Z', POSTGRES_MIGRATIONS.slice(0, 5));
+        for (const [id, hint] of [['kgen', 'pck_abcd'], ['kimp', 'AbCdEfGh']]) {
+          await admin.query(
+            `INSERT INTO ${q}.api_keys (id, name, description, customer_id, tags, enabled, created_at, updated_at, expires_at, hash, hint)
+             VALUES ($1, $1, '', NULL, '{}', true, now(), now(), NULL, $1, $2)`,
+            [id, hint],
+          );
+        }
+        assert.deepEqual(await applyPostgresMigrations(admin, schema, q, '2026-01-02T00:00:00.000Z'), [6]);
+        const { rows } = await admin.query(`SELECT id, hint FROM ${q}.api_keys ORDER BY id`);
+        assert.deepEqual(rows, [{ id: 'kgen', hint: 'pck_abcd' }, { id: 'kimp', hint: 'AbCd' }]);
+      });
     });
 
     test('refuses a schema migrated by a newer build', async () => {

@@ -87,6 +87,22 @@ describe('SQLite store specifics', () => {
     }
   });
 
+  test('migration 6 keeps 4 characters of a stored hint: pck_abcd stays, an imported key\'s AbCdEfGh becomes AbCd', () => {
+    const db = new Database(':memory:');
+    try {
+      applySqliteMigrations(db, '2026-01-01T00:00:00.000Z', SQLITE_MIGRATIONS.slice(0, 5));
+      const insert = db.prepare(
+        "INSERT INTO api_keys (id, name, description, customer_id, tags, enabled, created_at, updated_at, expires_at, hash, hint) VALUES (?, ?, '', NULL, '{}', 1, '2026-01-01T00:00:00.000Z', '2026-01-01T00:00:00.000Z', NULL, ?, ?)",
+      );
+      insert.run('kgen', 'generated', 'h1', 'pck_abcd');
+      insert.run('kimp', 'imported', 'h2', 'AbCdEfGh');
+      assert.deepEqual(applySqliteMigrations(db, '2026-01-02T00:00:00.000Z'), [6]);
+      assert.deepEqual(db.prepare('SELECT id, hint FROM api_keys ORDER BY id').all(), [{ id: 'kgen', hint: 'pck_abcd' }, { id: 'kimp', hint: 'AbCd' }]);
+    } finally {
+      db.close();
+    }
+  });
+
   test('a failing migration step rolls the whole run back', () => {
     const db = new Database(':memory:');
     try {

@@ -4,7 +4,7 @@ import type pg from 'pg';
 import { checkLimit, hasErrorCode, normalizeTimestamp } from '../adapter-kit.ts';
 import { ALL_KEYS, CHANGE_LOG_KEEP, keyChanges, type ApiKeyRecord, type ApiKeyStore, type NewApiKey, type UsageRow } from '../api-keys-port.ts';
 import { StoreConflictError, StoreNotFoundError } from '../ports.ts';
-import { checkNewApiKey, checkPatch, checkUsageCount, checkUsageDelta, DAY } from '../api-keys-kit.ts';
+import { checkNewApiKey, checkPatch, checkUsageCount, checkUsageDelta, DAY, exclusiveConflict } from '../api-keys-kit.ts';
 import { inTransaction } from './pg-transaction.ts';
 
 export const postgresApiKeysSql = (s: string): string => `
@@ -50,6 +50,11 @@ export const postgresApiKeysSql = (s: string): string => `
 `;
 
 /** Migration step 5: which key each version changed, so polling nodes re-read only those (changesSince). */
+/** Hints were the first 8 characters of a value: 8 of an imported key's 20 or more. Keep 4 of the secret part. */
+export const postgresShorterHintsSql = (s: string): string => `
+  UPDATE ${s}.api_keys SET hint = substr(hint, 1, 4) WHERE substr(hint, 1, 4) <> 'pck_';
+`;
+
 export const postgresKeyChangesSql = (s: string): string => `
   CREATE TABLE ${s}.api_key_changes (
     version  bigint PRIMARY KEY,
@@ -223,10 +228,19 @@ export function createPostgresApiKeyStore(pool: pg.Pool, s: string, live: () => 
         return { created, updated };
       });
     },
-    async subscribe(keyId, plan, at) {
+    async subscribe(keyId, plan, at, exclusiveWith = []) {
       const when = normalizeTimestamp(at, 'createdAt');
       return tx(keyId, async (c) => {
-        if (!(await getRow(c, keyId))) throw new StoreNotFoundError(`API key ${JSON.stringify(keyId)} does not exist`);
+        // The key's row locked: subscriptions of one key are decided one at a time, on every node.
+        const locked = await c.query(`SELECT 1 FROM ${s}.api_keys WHERE id = $1 FOR UPDATE`, [keyId]);
+        if (locked.rowCount === 0) throw new StoreNotFoundError(`API key ${JSON.stringify(keyId)} does not exist`);
+        if (exclusiveWith.length) {
+          const { rows: held } = await c.query<{ plan: string }>(
+            `SELECT plan FROM ${s}.api_key_subscriptions WHERE key_id = $1 AND plan <> $2 AND plan = ANY($3::text[]) ORDER BY plan COLLATE "C" LIMIT 1`,
+            [keyId, plan, exclusiveWith],
+          );
+          if (held[0]) throw exclusiveConflict(keyId, plan, held[0].plan);
+        }
         await c.query(`INSERT INTO ${s}.api_key_subscriptions (key_id, plan, created_at) VALUES ($1, $2, $3) ON CONFLICT DO NOTHING`, [keyId, plan, when]);
         const { rows } = await c.query<{ key_id: string; plan: string; created_at: Date }>(
           `SELECT key_id, plan, created_at FROM ${s}.api_key_subscriptions WHERE key_id = $1 AND plan = $2`,

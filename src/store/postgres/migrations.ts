@@ -2,7 +2,7 @@
 // applied once under a transaction-scoped advisory lock so gateway nodes starting together do not race.
 import type pg from 'pg';
 import { checkMigrationList, pendingMigrations } from '../migration-plan.ts';
-import { postgresApiKeysSql, postgresKeyChangesSql } from './api-keys.ts';
+import { postgresApiKeysSql, postgresKeyChangesSql, postgresShorterHintsSql } from './api-keys.ts';
 import { postgresIamSql } from './iam.ts';
 import { postgresAuditSql } from './audit.ts';
 
@@ -84,6 +84,11 @@ export const POSTGRES_MIGRATIONS: readonly PostgresMigration[] = Object.freeze([
     version: 5,
     name: 'api-key-change-log',
     sql: postgresKeyChangesSql,
+  },
+  {
+    version: 6,
+    name: 'api-key-hints-four-characters',
+    sql: postgresShorterHintsSql,
   },
 ]);
 

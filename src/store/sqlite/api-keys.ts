@@ -5,7 +5,7 @@ import type { Clock } from '../../core/clock.ts';
 import { checkLimit, hasErrorCode, normalizeTimestamp } from '../adapter-kit.ts';
 import { ALL_KEYS, CHANGE_LOG_KEEP, keyChanges, type ApiKeyRecord, type ApiKeyStore, type NewApiKey, type UsageRow } from '../api-keys-port.ts';
 import { StoreConflictError, StoreNotFoundError } from '../ports.ts';
-import { checkNewApiKey, checkPatch, checkUsageCount, checkUsageDelta, DAY } from '../api-keys-kit.ts';
+import { checkNewApiKey, checkPatch, checkUsageCount, checkUsageDelta, DAY, exclusiveConflict } from '../api-keys-kit.ts';
 
 export const SQLITE_API_KEYS_SQL = `
   CREATE TABLE api_keys (
@@ -50,6 +50,11 @@ export const SQLITE_API_KEYS_SQL = `
 `;
 
 /** Migration step 5: which key each version changed, so polling nodes re-read only those (changesSince). */
+/** Hints were the first 8 characters of a value: 8 of an imported key's 20 or more. Keep 4 of the secret part. */
+export const SQLITE_SHORTER_HINTS_SQL = `
+  UPDATE api_keys SET hint = substr(hint, 1, 4) WHERE substr(hint, 1, 4) <> 'pck_';
+`;
+
 export const SQLITE_KEY_CHANGES_SQL = `
   CREATE TABLE api_key_changes (
     version  INTEGER PRIMARY KEY,
@@ -254,11 +259,13 @@ export function createSqliteApiKeyStore(db: Database.Database, live: () => void,
       const checked = keys.map((k) => ({ key: checkNewApiKey(k.key), plans: k.plans }));
       return importTx.immediate(checked, when);
     },
-    async subscribe(keyId, plan, at) {
+    async subscribe(keyId, plan, at, exclusiveWith = []) {
       live();
       const when = normalizeTimestamp(at, 'createdAt');
       return simpleTx.immediate(keyId, () => {
         if (!sql.byId.get(keyId)) throw new StoreNotFoundError(`API key ${JSON.stringify(keyId)} does not exist`);
+        const held = sql.subscriptions.all({ key: keyId, plan: null }).find((r) => r.plan !== plan && exclusiveWith.includes(r.plan));
+        if (held) throw exclusiveConflict(keyId, plan, held.plan);
         sql.subscribe.run(keyId, plan, when);
         const row = sql.subscription.get(keyId, plan)!;
         return Object.freeze({ keyId: row.key_id, plan: row.plan, createdAt: row.created_at });

@@ -2,7 +2,7 @@
 // schema_migrations. Never edit a released step; append a new one.
 import type Database from 'better-sqlite3';
 import { checkMigrationList, pendingMigrations } from '../migration-plan.ts';
-import { SQLITE_API_KEYS_SQL, SQLITE_KEY_CHANGES_SQL } from './api-keys.ts';
+import { SQLITE_API_KEYS_SQL, SQLITE_KEY_CHANGES_SQL, SQLITE_SHORTER_HINTS_SQL } from './api-keys.ts';
 import { SQLITE_IAM_SQL } from './iam.ts';
 import { SQLITE_AUDIT_SQL } from './audit.ts';
 
@@ -80,6 +80,11 @@ export const SQLITE_MIGRATIONS: readonly SqliteMigration[] = Object.freeze([
     version: 5,
     name: 'api-key-change-log',
     sql: SQLITE_KEY_CHANGES_SQL,
+  },
+  {
+    version: 6,
+    name: 'api-key-hints-four-characters',
+    sql: SQLITE_SHORTER_HINTS_SQL,
   },
 ]);
 

@@ -13,14 +13,15 @@ import { USAGE_EXTENSION, plansForRoute, type UsageIdentity } from '../api-key/s
 import { throttleStage, type ThrottleDeps } from './stage.ts';
 
 const START = Date.UTC(2026, 10, 24, 12);
-const plan = (extra: Record<string, unknown>) =>
+/** A plan `p` (throttle 1/1, quota 2 a day unless `extra` says otherwise) on pets/prod, with the stage's settings and the definition's. */
+const plan = (extra: Record<string, unknown>, stage: Record<string, unknown> = {}, settings: Record<string, unknown> = {}) =>
   DefinitionSchema.parse({
-    apis: [{ name: 'pets', id: 'abcdef0123', stages: { prod: {} }, routes: [{ method: 'GET', path: '/pets', apiKeyRequired: true, integration: { type: 'mock' } }] }],
+    settings,
+    apis: [{ name: 'pets', id: 'abcdef0123', stages: { prod: stage }, routes: [{ method: 'GET', path: '/pets', apiKeyRequired: true, integration: { type: 'mock' } }] }],
     usagePlans: [{ name: 'p', apiStages: [{ api: 'pets', stage: 'prod' }], throttle: { rateLimit: 1, burstLimit: 1 }, quota: { limit: 2, period: 'DAY' }, ...extra }],
   });
 
-function harness(extra: Record<string, unknown>, counters: CounterStore = createMemoryCounters()) {
-  const def = plan(extra);
+function harness(extra: Record<string, unknown>, counters: CounterStore = createMemoryCounters(), def = plan(extra)) {
   const clock = createFakeClock(START);
   const reports: string[] = [];
   const counted: number[] = [];
@@ -207,4 +208,25 @@ test('a store that counts usage with its decisions: the recorder counts only wha
   const d = harness({}, down.store);
   assert.equal((await d.call()).denial, undefined);
   assert.deepEqual([down.tallies.length, d.counted.length], [0, 1]);
+});
+
+test('AWS\'s layers with a key: a request refused by the stage or the account bucket keeps the plan\'s token', async () => {
+  // Plan: 2 tokens that never refill. Stage (then account): 1 token a second.
+  const limits = { throttle: { rateLimit: 0, burstLimit: 2 }, quota: undefined };
+  for (const [layer, stage, settings] of [
+    ['stage', { throttle: { rateLimit: 1, burstLimit: 1 } }, {}],
+    ['account', {}, { accountThrottle: { rateLimit: 1, burstLimit: 1 } }],
+  ] as const) {
+    const h = harness(limits, createMemoryCounters(), plan(limits, stage, settings));
+    assert.equal((await h.call()).denial, undefined, `${layer}: first request`);
+    const refused = (await h.call()).denial;
+    assert.equal(refused?.type, 'THROTTLED', `${layer}: its bucket is empty`);
+    assert.doesNotMatch(String(refused?.detail), /Key throttle limit/, `${layer}: refused by the ${layer} bucket, not the plan's`);
+    h.clock.advance(1_000);
+    assert.equal((await h.call()).denial, undefined, `${layer}: the plan's second token was kept for this request`);
+    h.clock.advance(1_000);
+    const planRefusal = (await h.call()).denial;
+    assert.match(String(planRefusal?.detail), /^Key throttle limit exceeded for Usage Plan ID p/, `${layer}: now the plan is empty`);
+    assert.equal(h.counted.length, 2, `${layer}: two accepted requests counted`);
+  }
 });
