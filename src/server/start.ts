@@ -28,6 +28,7 @@ import { createKeyDirectory } from '../keys/key-directory.ts';
 import { createUsageRecorder, restoreQuotas } from '../keys/usage-recorder.ts';
 import { createKeyService } from '../keys/key-service.ts';
 import { startUsageSync } from '../keys/usage-sync.ts';
+import { limitRepeats } from '../observe/repeat-limiter.ts';
 import { openAuditTrail, type AuditSettings } from '../audit/open-audit.ts';
 import { createExecutionLog } from '../observe/execution-log.ts';
 import { createMonitor, type Monitor } from '../observe/alarms/monitor.ts';
@@ -225,7 +226,8 @@ export async function startGateway(options: StartOptions): Promise<RunningGatewa
         keys: { directory: keyDirectory, hasher: keyHasher },
         iam: { directory: iamDirectory },
         usage: usageRecorder,
-        onReportOnly: (message: string) => logger.warn({ component: 'usage-plans' }, message),
+        // Once per key, plan and limit every 10 s, with the count of hits held back: a busy key must not flood the log.
+        onReportOnly: limitRepeats((message: string) => logger.warn({ component: 'usage-plans' }, message), { clock }),
         // Authorizer result-cache hits and misses and JWKS refreshes, bound when routes are compiled (docs/metrics.md).
         authorizerMetrics: securityMetrics.authorizers,
         // Custom authorizers as local modules load only from the directory the node's operator names (docs/authentication.md).
