@@ -131,6 +131,11 @@ describe('API keys on the request path', () => {
 
     clock.set(Date.UTC(2026, 10, 25, 0, 0, 1));
     assert.equal((await call('/prod/pets', value)).status, 200);
+    // UpdateUsage also takes quota away: 4 left in the new day, lowered to 1.
+    const down = await admin('POST', `/v1/usage-plans/gold/keys/${key.id}/usage`, { remaining: 1 });
+    assert.equal(down.status, 200, JSON.stringify(down.json));
+    assert.equal((await call('/prod/pets', value)).status, 200);
+    assert.equal((await call('/prod/pets', value)).status, 429);
     clock.set(START);
   });
 
@@ -150,22 +155,32 @@ describe('API keys on the request path', () => {
     assert.equal((await admin('POST', '/v1/usage-plans/nope/keys', { keyId: key.id })).status, 404);
   });
 
-  test('disable, enable, expire, unsubscribe, delete: each takes effect at once', async () => {
+  test('disable, enable, expire, unsubscribe, delete: each takes effect at once, with AWS\'s 403 Forbidden', async () => {
     const { key, value } = await newKey({ name: 'life', plans: ['gold'], expiresAt: new Date(START + 60_000).toISOString() });
+    /** The whole refusal, as AWS sends it for a key it does not accept. */
+    const forbidden = async (what: string) => {
+      const r = await call('/prod/pets', value);
+      assert.equal(r.status, 403, what);
+      assert.deepEqual(JSON.parse(r.body), { message: 'Forbidden' }, what);
+      assert.equal(r.headers['x-amzn-errortype'], 'ForbiddenException', what);
+    };
     assert.equal((await call('/prod/pets', value)).status, 200);
     assert.equal((await admin('POST', `/v1/api-keys/${key.id}`, { enabled: false })).status, 200);
     await eventually(async () => (await call('/prod/pets', value)).status === 403);
+    await forbidden('disabled');
     await admin('POST', `/v1/api-keys/${key.id}`, { enabled: true });
     await eventually(async () => (await call('/prod/pets', value)).status === 200);
     clock.advance(60_000);
-    assert.equal((await call('/prod/pets', value)).status, 403);
+    await forbidden('expired');
     clock.set(START);
     assert.equal((await admin('DELETE', `/v1/usage-plans/gold/keys/${key.id}`)).status, 200);
     await eventually(async () => (await call('/prod/pets', value)).status === 403);
+    await forbidden('unsubscribed');
     await admin('POST', '/v1/usage-plans/gold/keys', { keyId: key.id });
     await eventually(async () => (await call('/prod/pets', value)).status === 200);
     assert.equal((await admin('DELETE', `/v1/api-keys/${key.id}`)).status, 200);
     await eventually(async () => (await call('/prod/pets', value)).status === 403);
+    await forbidden('deleted');
     assert.equal((await admin('GET', `/v1/api-keys/${key.id}`)).status, 404);
   });
 
