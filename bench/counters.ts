@@ -5,7 +5,8 @@ import { Redis } from 'ioredis';
 import { createMemoryCounters } from '../src/store/counters/memory-counters.ts';
 import { openRedisCounters } from '../src/store/counters/redis-counters.ts';
 import { LeasedCounters } from '../src/store/counters/leased-counters.ts';
-import type { BucketSpec } from '../src/store/counters/ports.ts';
+import { readFileSync } from 'node:fs';
+import { usageTally, type BucketSpec } from '../src/store/counters/ports.ts';
 
 const args = new Map<string, string>();
 for (let i = 2; i < process.argv.length; i += 2) args.set(process.argv[i].replace(/^--/, ''), process.argv[i + 1] ?? '');
@@ -42,7 +43,23 @@ function benchMemory(): void {
   nsPerOp('consumeQuota', (i) => c.consumeQuota(`q:${i & 1023}`, 1e12, t0 + 86_400_000, t0));
 }
 
+/** utime + stime of a local process in µs (clock ticks of 1/100 s), or NaN when it cannot be read. */
+function processCpuUs(pid: number | undefined): number {
+  if (pid === undefined) return Number.NaN;
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+    return (Number(fields[11]) + Number(fields[12])) * 10_000;
+  } catch {
+    return Number.NaN;
+  }
+}
+
+/** The redis-server's pid when it runs on this machine (its CPU per decision is then reported). */
+let redisPid: number | undefined;
+
 async function throughput(name: string, inFlight: number, op: (i: number) => unknown): Promise<void> {
+  const server0 = processCpuUs(redisPid);
   let done = 0;
   let degraded = 0;
   const deadline = Date.now() + SECONDS * 1000;
@@ -60,9 +77,11 @@ async function throughput(name: string, inFlight: number, op: (i: number) => unk
   const cpu = process.cpuUsage(cpu0);
   const note = degraded ? `  (${degraded} degraded!)` : '';
   const clientUs = (cpu.user + cpu.system) / done;
+  const serverUs = (processCpuUs(redisPid) - server0) / done;
+  const server = Number.isNaN(serverUs) ? '' : `, ${serverUs.toFixed(1)} µs of redis-server's`;
   console.log(
     `  ${name.padEnd(44)} ${Math.round(done / secs).toString().padStart(7)} decisions/s  (${((secs * 1e6) / done * inFlight).toFixed(0)} µs each, ` +
-      `${clientUs.toFixed(1)} µs of this process's CPU)${note}`,
+      `${clientUs.toFixed(1)} µs of this process's CPU${server})${note}`,
   );
 }
 
@@ -84,6 +103,11 @@ async function benchRedis(): Promise<void> {
     return;
   }
   console.log(`redis adapter (${c.location}, one connection; the decisions of one event-loop turn share one script call):`);
+  const probe = new Redis(REDIS_URL);
+  const info = await probe.info('server');
+  probe.disconnect();
+  const pid = Number(/process_id:(\d+)/.exec(info)?.[1]);
+  redisPid = Number.isInteger(pid) && pid > 0 ? pid : undefined;
   const t0 = Date.now();
   try {
     // Warm-up: JIT, script cache, connection.
@@ -94,6 +118,12 @@ async function benchRedis(): Promise<void> {
     await throughput('consumeQuota, 64 in flight', 64, () => c.consumeQuota('q', 1e12, t0 + 86_400_000, t0));
     const plan = { key: 'q', limit: 1e12, windowEndMs: t0 + 86_400_000 };
     await throughput('3 buckets + quota in one call, 64 in flight', 64, (i) => c.takeBucketsAndQuota(threeBuckets, plan, t0 + i));
+    // What a request of a key in a plan asks with Redis counters: the usage record counted in the same call.
+    // Small batches too (an HTTP load of 50 connections gives calls of one to three decisions).
+    const tally = usageTally('bench', 'k1');
+    await throughput('the same + usage record, 64 in flight', 64, (i) => c.takeBucketsAndQuota(threeBuckets, plan, t0 + i, tally));
+    await throughput('3 buckets + quota, 2 in flight', 2, (i) => c.takeBucketsAndQuota(threeBuckets, plan, t0 + i));
+    await throughput('the same + usage record, 2 in flight', 2, (i) => c.takeBucketsAndQuota(threeBuckets, plan, t0 + i, tally));
   } finally {
     await c.close();
     await deleteKeys(prefix);
