@@ -17,6 +17,8 @@ const WARMUP = Number(args.get('warmup') ?? 3);
 const CONNECTIONS = Number(args.get('connections') ?? 50);
 /** Extra interleaved bare/gateway pairs for the pass-through ratio (--rounds 0 to skip). */
 const ROUNDS = Number(args.get('rounds') ?? 3);
+/** Alternating pass-through / key run pairs per key scenario (bench/api-keys.ts); the median ratio is reported. */
+const KEY_ROUNDS = Math.max(1, Number(args.get('key-rounds') ?? 1));
 const ONLY = args.get('only')?.split(',');
 const useWrk = !args.has('autocannon') && spawnSync('wrk', ['--version']).error === undefined;
 
@@ -271,7 +273,7 @@ if (want('auth')) {
 }
 
 /** What the scenario modules get (bench/scenario-types.ts). */
-const helpers: Helpers = { upstream, tmp, adminToken: ADMIN_TOKEN, definition, startGateway, freePort, waitPort, stop, load, rssMb };
+const helpers: Helpers = { upstream, tmp, keyRounds: KEY_ROUNDS, adminToken: ADMIN_TOKEN, definition, startGateway, freePort, waitPort, stop, load, rssMb };
 
 if (want('keys')) {
   // API keys and usage plans (issue 3): bench/api-keys.ts.

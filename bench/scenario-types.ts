@@ -17,6 +17,8 @@ export interface Helpers {
   upstream: string;
   /** A directory for this run's files. */
   tmp: string;
+  /** Alternating pass-through / key run pairs per key scenario (--key-rounds, default 1). */
+  keyRounds: number;
   /** The bootstrap admin token every bench gateway starts with. */
   adminToken: string;
   /** The pass-through definition (one http_proxy route, access log on), with `routes` routes in all. */

@@ -18,6 +18,7 @@ import {
   type Store,
 } from '../store/ports.ts';
 import { ControlError } from './control-errors.ts';
+import { subscriptionOverlaps } from '../keys/plan-overlap.ts';
 import {
   MAX_TOKEN_LENGTH,
   MIN_ENV_TOKEN_LENGTH,
@@ -148,6 +149,12 @@ export function createControlPlane({
     checkSource(installer, source, format, revision);
   const validate = (source: string | Uint8Array, format?: DefinitionFormat) => validateDefinition(installer, source, { format });
 
+  /** A definition that would put a subscribed key in two plans covering one API stage is refused, keys named. */
+  async function refuseOverlaps(definition: Definition): Promise<void> {
+    const problems = await subscriptionOverlaps(definition, async (plan) => (await store.apiKeys.subscriptions({ plan })).map((s) => s.keyId));
+    if (problems.length) throw new DefinitionError(problems);
+  }
+
   async function publishDeployment(revision: number): Promise<void> {
     try {
       await store.changes.publish('deployment', String(revision));
@@ -178,6 +185,7 @@ export function createControlPlane({
     // the rare case another node stored a revision in between (the snapshot carries its number).
     const predicted = ((await store.revisions.list({ limit: 1 }))[0]?.number ?? 0) + 1;
     let checked = check(source, request.format, predicted);
+    await refuseOverlaps(checked.definition);
     const revision = await store.revisions.create({ source, format: checked.format, sha256, comment, createdBy: actor });
     if (revision.number !== predicted) checked = check(source, checked.format, revision.number);
     const deployment = await store.deployments.activate(revision.number, actor);
@@ -202,6 +210,7 @@ export function createControlPlane({
     // The running code decides: a revision stored by an older version may no longer be servable, and is then
     // refused with its problems (DefinitionError) like any invalid deploy.
     const checked = check(record.source, record.format, number);
+    await refuseOverlaps(checked.definition);
     const deployment = current?.revision === number ? current : await store.deployments.activate(number, actor);
     installer.install(checked.snapshot);
     unservableRevision = undefined;

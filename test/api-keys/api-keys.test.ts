@@ -153,6 +153,23 @@ describe('API keys on the request path', () => {
     assert.equal(both.status, 409);
     assert.equal((await admin('POST', '/v1/usage-plans/shadow/keys', { keyId: key.id })).status, 201);
     assert.equal((await admin('POST', '/v1/usage-plans/nope/keys', { keyId: key.id })).status, 404);
+
+    // A deploy that would give the key two plans on one stage (shadow now covering prod too) is refused, the key
+    // named, and the running revision keeps serving.
+    const before = (await admin('GET', '/v1/deployments/current')).json;
+    const overlapping = {
+      ...definition,
+      usagePlans: definition.usagePlans.map((p) => (p.name === 'shadow' ? { ...p, apiStages: [...p.apiStages, { api: 'pets', stage: 'prod' }] } : p)),
+    };
+    const refused = await admin('POST', '/v1/deployments', overlapping);
+    assert.equal(refused.status, 400, JSON.stringify(refused.json));
+    assert.deepEqual(refused.json.problems.map((p: { path: string }) => p.path), ['usagePlans[2].apiStages']);
+    assert.match(refused.json.problems[0].message, new RegExp(`plans "silver" and "shadow" would both cover API stage pets/prod, and key ${key.id} is subscribed to both`));
+    assert.deepEqual((await admin('GET', '/v1/deployments/current')).json, before, 'nothing was deployed');
+    // Once the key leaves one of the plans, the same definition deploys.
+    assert.equal((await admin('DELETE', `/v1/usage-plans/shadow/keys/${key.id}`)).status, 200);
+    assert.equal((await admin('POST', '/v1/deployments', overlapping)).status, 201);
+    assert.equal((await admin('POST', '/v1/deployments', definition)).status, 201);
   });
 
   test('disable, enable, expire, unsubscribe, delete: each takes effect at once, with AWS\'s 403 Forbidden', async () => {
