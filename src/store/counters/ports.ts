@@ -67,7 +67,12 @@ export interface UsageTally {
 }
 
 export function usageTally(plan: string, keyId: string): UsageTally {
-  return Object.freeze({ plan, keyId, id: `${plan}\n${keyId}` });
+  return Object.freeze({ plan, keyId, id: usageRecordId(plan, keyId) });
+}
+
+/** "plan\nkeyId": a usage record's name within its day (UsageTally.id). */
+export function usageRecordId(plan: string, keyId: string): string {
+  return `${plan}\n${keyId}`;
 }
 
 /**

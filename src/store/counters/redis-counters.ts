@@ -5,7 +5,7 @@ import { randomBytes } from 'node:crypto';
 import { Redis, type RedisOptions } from 'ioredis';
 import { systemClock, type Clock } from '../../core/clock.ts';
 import {
-  failBucketDecision, failQuotaDecision,
+  failBucketDecision, failQuotaDecision, usageRecordId,
   type BucketDecision, type BucketSpec, type CombinedDecision, type CounterHealth, type CounterStore, type FailMode, type QuotaDecision,
   type QuotaRequest, type UsageLedger, type UsageTally,
 } from './ports.ts';
@@ -861,7 +861,7 @@ export class RedisCounters implements CounterStore {
       const args: string[] = [];
       for (const d of deltas) {
         keys.push(`${this.#prefix}u:${d.day}`);
-        args.push(usageField(d.plan, d.keyId), String(d.used));
+        args.push(usageRecordId(d.plan, d.keyId), String(d.used));
       }
       await this.#addUsage(keys.length + 1, ...keys, this.#prefix + 'ud', ...args);
     },
@@ -881,7 +881,7 @@ export class RedisCounters implements CounterStore {
     confirm: async (counts: readonly UsageCount[]): Promise<void> => {
       if (counts.length === 0) return;
       const args: string[] = [];
-      for (const c of counts) args.push(`${this.#prefix}u:${c.day}\n${usageField(c.plan, c.keyId)}`, String(c.used));
+      for (const c of counts) args.push(`${this.#prefix}u:${c.day}\n${usageRecordId(c.plan, c.keyId)}`, String(c.used));
       await this.#usageConfirm(this.#prefix + 'ud', USAGE_KEEP_MS, ...args);
     },
   };
@@ -1018,11 +1018,6 @@ function decode(d: PendingDecision, v: DataView, o: number): BucketDecision | Qu
   if (v.getFloat64(o + 32, true) !== 1) return { buckets, quota: undefined };
   const used = v.getFloat64(o + 48, true);
   return { buckets, quota: { allowed: v.getFloat64(o + 40, true) === 1, used, remaining: Math.max(0, d.limit - used) } };
-}
-
-/** A usage record's field in its day hash: UsageTally.id. */
-function usageField(plan: string, keyId: string): string {
-  return `${plan}\n${keyId}`;
 }
 
 /** redis://user:secret@host:6379/2 -> redis://host:6379/2 (secrets never reach logs). */
