@@ -6,7 +6,7 @@ import { createMemoryCounters } from '../src/store/counters/memory-counters.ts';
 import { openRedisCounters } from '../src/store/counters/redis-counters.ts';
 import { LeasedCounters } from '../src/store/counters/leased-counters.ts';
 import { readFileSync } from 'node:fs';
-import { usageTally, type BucketSpec } from '../src/store/counters/ports.ts';
+import { usageRecordId, type BucketSpec } from '../src/store/counters/ports.ts';
 
 const args = new Map<string, string>();
 for (let i = 2; i < process.argv.length; i += 2) args.set(process.argv[i].replace(/^--/, ''), process.argv[i + 1] ?? '');
@@ -120,7 +120,7 @@ async function benchRedis(): Promise<void> {
     await throughput('3 buckets + quota in one call, 64 in flight', 64, (i) => c.takeBucketsAndQuota(threeBuckets, plan, t0 + i));
     // What a request of a key in a plan asks with Redis counters: the usage record counted in the same call.
     // Small batches too (an HTTP load of 50 connections gives calls of one to three decisions).
-    const tally = usageTally('bench', 'k1');
+    const tally = usageRecordId('bench', 'k1');
     await throughput('the same + usage record, 64 in flight', 64, (i) => c.takeBucketsAndQuota(threeBuckets, plan, t0 + i, tally));
     await throughput('3 buckets + quota, 2 in flight', 2, (i) => c.takeBucketsAndQuota(threeBuckets, plan, t0 + i));
     await throughput('the same + usage record, 2 in flight', 2, (i) => c.takeBucketsAndQuota(threeBuckets, plan, t0 + i, tally));

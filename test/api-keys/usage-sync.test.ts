@@ -8,7 +8,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Redis } from 'ioredis';
 import { openRedisCounters, type RedisCounters } from '../../src/store/counters/redis-counters.ts';
-import { usageTally } from '../../src/store/counters/ports.ts';
+import { usageRecordId } from '../../src/store/counters/ports.ts';
 import { createSqliteStore } from '../../src/store/sqlite/sqlite-store.ts';
 import type { Store } from '../../src/store/ports.ts';
 import type { UsageCount } from '../../src/store/api-keys-port.ts';
@@ -43,7 +43,7 @@ const usageOf = async (keyId?: string) =>
   (await store.apiKeys.usage({ plan: 'gold', fromDay: '2026-11-20', toDay: '2026-11-20', ...(keyId ? { keyId } : {}) })).map((r) => [r.keyId, r.used]);
 
 test('decisions counted in Redis reach the store; only the node holding the lease copies; a failed copy is retried', async () => {
-  const k1 = usageTally('gold', 'k1');
+  const k1 = usageRecordId('gold', 'k1');
   let failNext = true;
   const flaky = {
     async raiseUsage(counts: readonly UsageCount[]) {

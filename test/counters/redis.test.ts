@@ -9,7 +9,7 @@ import { randomBytes } from 'node:crypto';
 import { Redis } from 'ioredis';
 import { createFakeClock } from '../../src/core/clock.ts';
 import { openRedisCounters, redactRedisUrl, USAGE_KEEP_MS, type RedisCounters } from '../../src/store/counters/redis-counters.ts';
-import { usageTally } from '../../src/store/counters/ports.ts';
+import { usageRecordId } from '../../src/store/counters/ports.ts';
 import { openCounters } from '../../src/store/counters/open-counters.ts';
 import { createMemoryCounters } from '../../src/store/counters/memory-counters.ts';
 import fc from 'fast-check';
@@ -178,7 +178,7 @@ describe('redis adapter specifics', () => {
         now += step.dt;
         const specs = step.buckets.map((b) => ({ key: tag + b, ...limits[b] }));
         const q = { key: tag + step.quota, limit: 9, windowEndMs: 5_060_000 };
-        const tally = step.tally ? usageTally(`p${r}`, step.tally) : undefined;
+        const tally = step.tally ? usageRecordId(`p${r}`, step.tally) : undefined;
         if (step.kind === 'take') {
           const d = memory.takeBuckets(specs, now);
           count(step.tally, d.allowed);
@@ -220,8 +220,8 @@ describe('redis adapter specifics', () => {
     try {
       const now = Date.parse('2026-11-10T12:00:00Z');
       const hash = `${p}u:2026-11-10`;
-      const k1 = usageTally('gold', 'k1');
-      const k2 = usageTally('gold', 'k2');
+      const k1 = usageRecordId('gold', 'k1');
+      const k2 = usageRecordId('gold', 'k2');
       const spec = { key: 'usage-b', rateLimit: 0, burstLimit: 2 };
       const calls0 = node.decisionCalls;
       const decisions = await Promise.all([

@@ -55,28 +55,16 @@ export interface CounterHealth {
 }
 
 /**
- * One key's daily usage record under one plan, for a counter store that keeps usage itself (Redis): given with the
- * decision that accepts a request, it is counted atomically with it, so a node that dies right after loses none.
- * Built once per key and plan (usageTally).
+ * The name of one key's daily usage record under one plan, "plan\nkeyId" (plan names and key ids never hold a
+ * newline). Given to a decision of a counter store that keeps usage itself (Redis), the record is counted with the
+ * decision that accepts the request, atomically, so a node that dies right after loses none. Built once per key and plan.
  */
-export interface UsageTally {
-  readonly plan: string;
-  readonly keyId: string;
-  /** "plan\nkeyId": plan names and key ids never hold a newline. */
-  readonly id: string;
-}
-
-export function usageTally(plan: string, keyId: string): UsageTally {
-  return Object.freeze({ plan, keyId, id: usageRecordId(plan, keyId) });
-}
-
-/** "plan\nkeyId": a usage record's name within its day (UsageTally.id). */
 export function usageRecordId(plan: string, keyId: string): string {
   return `${plan}\n${keyId}`;
 }
 
 /**
- * Daily usage kept by the counter store (Redis): decisions given a UsageTally count into it, add() takes the counts
+ * Daily usage kept by the counter store (Redis): decisions given a usage record count into it, add() takes the counts
  * a node made without the store (fail-open decisions, report-only refusals, approximate mode), and a syncer copies
  * what changed to the Store (usage-sync.ts). A gateway node that dies loses nothing that reached it.
  */
@@ -98,7 +86,7 @@ export type FailMode = 'open' | 'closed';
 export interface CounterStore {
   readonly kind: 'memory' | 'redis';
   /**
-   * True when a decision given a UsageTally counts it whenever the decision allows (a quota decision: when the
+   * True when a decision given a usage record counts it whenever the decision allows (a quota decision: when the
    * quota allows) and is not degraded; the caller counts every other accepted request itself.
    */
   readonly countsUsage: boolean;
@@ -111,7 +99,7 @@ export interface CounterStore {
    * broken store (the adapter answers with its fail mode, marked `degraded`). The memory adapter answers
    * synchronously; callers must not await when no promise is returned. Keys in one call must be distinct.
    */
-  takeBuckets(specs: readonly BucketSpec[], nowMs: number, usage?: UsageTally): BucketDecision | Promise<BucketDecision>;
+  takeBuckets(specs: readonly BucketSpec[], nowMs: number, usage?: string): BucketDecision | Promise<BucketDecision>;
 
   /**
    * Quota: counts one request against `key` in the window ending at `windowEndMs`, only if the count stays
@@ -119,14 +107,14 @@ export interface CounterStore {
    * later (another node already rolled over) is counted into. `nowMs` only bounds how long the counter is
    * kept. Never throws for a broken store (fail mode, `degraded`).
    */
-  consumeQuota(key: string, limit: number, windowEndMs: number, nowMs: number, usage?: UsageTally): QuotaDecision | Promise<QuotaDecision>;
+  consumeQuota(key: string, limit: number, windowEndMs: number, nowMs: number, usage?: string): QuotaDecision | Promise<QuotaDecision>;
 
   /**
    * takeBuckets, then (only when every bucket allowed) consumeQuota, as ONE decision: one Redis script call,
    * one round trip, for a request of a key in a plan with a throttle and a quota. The tokens stay taken when
    * the quota refuses (as with the two calls in a row). `quota` is undefined when the buckets refused.
    */
-  takeBucketsAndQuota(specs: readonly BucketSpec[], quota: QuotaRequest, nowMs: number, usage?: UsageTally): CombinedDecision | Promise<CombinedDecision>;
+  takeBucketsAndQuota(specs: readonly BucketSpec[], quota: QuotaRequest, nowMs: number, usage?: string): CombinedDecision | Promise<CombinedDecision>;
 
   /** Requests counted for `key` in the window live at `nowMs` (0 when none). Control plane: may reject. */
   getQuota(key: string, nowMs: number): Promise<number>;

@@ -7,7 +7,7 @@ import { systemClock, type Clock } from '../../core/clock.ts';
 import {
   failBucketDecision, failQuotaDecision, usageRecordId,
   type BucketDecision, type BucketSpec, type CombinedDecision, type CounterHealth, type CounterStore, type FailMode, type QuotaDecision,
-  type QuotaRequest, type UsageLedger, type UsageTally,
+  type QuotaRequest, type UsageLedger,
 } from './ports.ts';
 import type { UsageCount, UsageDelta } from '../api-keys-port.ts';
 
@@ -604,7 +604,7 @@ export class RedisCounters implements CounterStore {
     }
   }
 
-  takeBuckets(specs: readonly BucketSpec[], nowMs: number, usage?: UsageTally): BucketDecision | Promise<BucketDecision> {
+  takeBuckets(specs: readonly BucketSpec[], nowMs: number, usage?: string): BucketDecision | Promise<BucketDecision> {
     const n = specs.length;
     if (n === 0 && usage === undefined) return { allowed: true, remaining: Number.POSITIVE_INFINITY, retryAfterMs: 0, deniedBy: -1 };
     if (this.#redis.status !== 'ready') return this.#failBuckets();
@@ -620,13 +620,13 @@ export class RedisCounters implements CounterStore {
     return this.#submit<BucketDecision>(TAKE, keys, args, n, 0, usage);
   }
 
-  consumeQuota(key: string, limit: number, windowEndMs: number, nowMs: number, usage?: UsageTally): QuotaDecision | Promise<QuotaDecision> {
+  consumeQuota(key: string, limit: number, windowEndMs: number, nowMs: number, usage?: string): QuotaDecision | Promise<QuotaDecision> {
     if (this.#redis.status !== 'ready') return this.#failQuota(limit);
     const keys = usage ? [this.#name('q:', key), this.#usageHash(nowMs)] : [this.#name('q:', key)];
     return this.#submit<QuotaDecision>(QUOTA, keys, [limit, windowEndMs, nowMs, this.#quotaGraceMs], 0, limit, usage);
   }
 
-  takeBucketsAndQuota(specs: readonly BucketSpec[], quota: QuotaRequest, nowMs: number, usage?: UsageTally): CombinedDecision | Promise<CombinedDecision> {
+  takeBucketsAndQuota(specs: readonly BucketSpec[], quota: QuotaRequest, nowMs: number, usage?: string): CombinedDecision | Promise<CombinedDecision> {
     const { key, limit, windowEndMs } = quota;
     if (this.#redis.status !== 'ready') return this.#failCombined(limit);
     const n = specs.length;
@@ -693,9 +693,9 @@ export class RedisCounters implements CounterStore {
     return this.#batches;
   }
 
-  #submit<T>(kind: number, keys: readonly string[], args: readonly number[], buckets: number, limit: number, usage: UsageTally | undefined): Promise<T> {
+  #submit<T>(kind: number, keys: readonly string[], args: readonly number[], buckets: number, limit: number, usage: string | undefined): Promise<T> {
     return new Promise<T>((resolve) => {
-      this.#queue.push({ kind, keys, args, buckets, limit, field: usage?.id, resolve: resolve as (decision: unknown) => void });
+      this.#queue.push({ kind, keys, args, buckets, limit, field: usage, resolve: resolve as (decision: unknown) => void });
       if (!this.#scheduled) {
         this.#scheduled = true;
         setImmediate(this.#flush);
@@ -993,7 +993,7 @@ interface PendingDecision {
   readonly buckets: number;
   /** The quota's limit (the fail mode's `remaining`). */
   readonly limit: number;
-  /** The usage record field (UsageTally.id) the decision counts when it allows; its day hash is its last key. */
+  /** The usage record (usageRecordId) the decision counts when it allows; its day hash is its last key. */
   readonly field: string | undefined;
   readonly resolve: (decision: unknown) => void;
 }

@@ -3,7 +3,6 @@
 import type { Definition } from '../../../config/schema.ts';
 import type { UsagePlan } from '../../../config/usage-plan-schema.ts';
 import type { QuotaPeriod } from '../../../keys/quota-window.ts';
-import type { UsageTally } from '../../../store/counters/ports.ts';
 
 /** The ctx.extensions name the api-key stage sets and the throttle stage reads. */
 export const USAGE_EXTENSION = 'usagePlan';
@@ -28,8 +27,8 @@ export interface UsageIdentity {
   readonly plan: RoutePlan;
   readonly keyId: string;
   readonly subscribedAtMs: number;
-  /** The key's usage record under the plan, for a counter store that counts usage with its decisions. */
-  readonly tally: UsageTally;
+  /** The key's usage record under the plan (usageRecordId), for a counter store that counts usage with its decisions. */
+  readonly usageRecord: string;
   /** Memo of the throttle stage: route buckets -> the bucket list with this key's plan bucket in front. */
   readonly specs: WeakMap<object, unknown>;
 }

@@ -7,7 +7,7 @@ import { KEY_HASH_PREFIX_LENGTH, keyShape, type KeyHasher } from '../../../keys/
 import { compactHash, type KeyDirectory } from '../../../keys/key-directory.ts';
 import type { RouteBuild, StageFactory, StageFn } from '../../pipeline/stage.ts';
 import { USAGE_EXTENSION, USAGE_IDENTIFIER_EXTENSION, plansForRoute, type RoutePlan, type UsageIdentity } from './schema.ts';
-import { usageTally } from '../../../store/counters/ports.ts';
+import { usageRecordId } from '../../../store/counters/ports.ts';
 
 export interface ApiKeyDeps {
   readonly clock: Clock;
@@ -95,5 +95,5 @@ export const apiKeyStage: StageFactory<ApiKeyDeps> = Object.freeze({
 });
 
 function identity(plan: RoutePlan, keyId: string, subscribedAtMs: number): UsageIdentity {
-  return { plan, keyId, subscribedAtMs, tally: usageTally(plan.name, keyId), specs: new WeakMap() };
+  return { plan, keyId, subscribedAtMs, usageRecord: usageRecordId(plan.name, keyId), specs: new WeakMap() };
 }

@@ -7,7 +7,7 @@ import { createFakeClock } from '../../../core/clock.ts';
 import type { Denial } from '../../../core/denial.ts';
 import { DefinitionSchema } from '../../../config/schema.ts';
 import { createMemoryCounters } from '../../../store/counters/memory-counters.ts';
-import { failBucketDecision, failQuotaDecision, usageTally, type CounterStore, type FailMode, type UsageTally } from '../../../store/counters/ports.ts';
+import { failBucketDecision, failQuotaDecision, usageRecordId, type CounterStore, type FailMode } from '../../../store/counters/ports.ts';
 import type { RequestContext } from '../../pipeline/context.ts';
 import { USAGE_EXTENSION, plansForRoute, type UsageIdentity } from '../api-key/schema.ts';
 import { throttleStage, type ThrottleDeps } from './stage.ts';
@@ -29,7 +29,7 @@ function harness(extra: Record<string, unknown>, counters: CounterStore = create
   const api = def.apis[0];
   const fn = throttleStage.create({ api, apiId: 'abcdef0123', stageName: 'prod', stage: api.stages.prod, route: api.routes[0], definition: def, deps })!;
   const routePlan = plansForRoute(def, 'pets', 'abcdef0123', 'prod', 'GET', '/pets').get('p')!;
-  const usage: UsageIdentity = { plan: routePlan, keyId: 'key1', subscribedAtMs: START - 86_400_000, tally: usageTally('p', 'key1'), specs: new WeakMap() };
+  const usage: UsageIdentity = { plan: routePlan, keyId: 'key1', subscribedAtMs: START - 86_400_000, usageRecord: usageRecordId('p', 'key1'), specs: new WeakMap() };
   const call = async () => {
     const gatewayHeaders: string[] = [];
     const ctx = {
@@ -158,8 +158,8 @@ test('a plan\'s own quota failMode overrides the node\'s while the store cannot 
 function tallyingStore(fail?: FailMode) {
   const memory = createMemoryCounters();
   const tallies: string[] = [];
-  const note = <T>(usage: UsageTally | undefined, allowed: boolean, d: T): T => {
-    if (usage && allowed) tallies.push(usage.id);
+  const note = <T>(usage: string | undefined, allowed: boolean, d: T): T => {
+    if (usage && allowed) tallies.push(usage);
     return d;
   };
   const store: CounterStore = {

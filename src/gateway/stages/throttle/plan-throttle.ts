@@ -119,7 +119,7 @@ export function createPlanThrottle(deps: ThrottleDeps, routeBuckets: readonly La
         // Failing closed: a short retry, the store may be back soon.
         return deny('QUOTA_EXCEEDED', { detail: QUOTA_STORE_CLOSED_DETAIL, headers: { 'Retry-After': '1' } });
       }
-      // Every quota decision carries the key's usage tally.
+      // Every quota decision carries the key's usage record.
       if (q.allowed) return accept(bucket, q, storeCounts);
       const msg = `API Key ${ctx.identity.apiKey} exceeded quota limit for API Stage ${plan.methodScope}: Key quota exhausted for Usage Plan ID ${plan.name}. Limit: ${limit} Period: ${plan.quota!.period}`;
       if (plan.reportOnly) {
@@ -130,11 +130,11 @@ export function createPlanThrottle(deps: ThrottleDeps, routeBuckets: readonly La
       if (plan.rateLimitHeaders) setRateLimitHeaders(headers, plan, bucket, q, endMs, now);
       return deny('QUOTA_EXCEEDED', { detail: msg, headers });
     };
-    /** d: the decision that carried the usage tally when the plan has no quota. */
+    /** d: the decision that carried the usage record when the plan has no quota. */
     const afterBuckets = (bucket: BucketDecision | undefined, d: BucketDecision): Maybe<StageResult> => {
       if (!plan.quota) return accept(bucket, undefined, storeCounts && d.degraded !== true);
       const limit = effectiveLimit(plan.quota, u.subscribedAtMs, now);
-      return then(counters.consumeQuota(b.quotaKey, limit, endMs, now, u.tally), (q) => afterQuota(bucket, q, limit));
+      return then(counters.consumeQuota(b.quotaKey, limit, endMs, now, u.usageRecord), (q) => afterQuota(bucket, q, limit));
     };
 
     const refuse = (d: BucketDecision): Denial => {
@@ -149,16 +149,16 @@ export function createPlanThrottle(deps: ThrottleDeps, routeBuckets: readonly La
       // Two calls: a report-only refusal must not keep the stage and account tokens from being taken.
       return then(counters.takeBuckets([b.planSpec], now), (pd) => {
         if (!pd.allowed) onReportOnly?.(`report-only: Key throttle limit exceeded for Usage Plan ID ${plan.name}, key ${u.keyId}, ${plan.methodScope}`);
-        return then(counters.takeBuckets(routeSpecs, now, plan.quota ? undefined : u.tally), (d) => (d.allowed ? afterBuckets(pd, d) : refuse(d)));
+        return then(counters.takeBuckets(routeSpecs, now, plan.quota ? undefined : u.usageRecord), (d) => (d.allowed ? afterBuckets(pd, d) : refuse(d)));
       });
     }
     if (plan.quota) {
       // Buckets and quota in one counter call: one Redis round trip per request.
       const limit = effectiveLimit(plan.quota, u.subscribedAtMs, now);
-      return then(counters.takeBucketsAndQuota(b.specs, { key: b.quotaKey, limit, windowEndMs: endMs }, now, u.tally), (c) =>
+      return then(counters.takeBucketsAndQuota(b.specs, { key: b.quotaKey, limit, windowEndMs: endMs }, now, u.usageRecord), (c) =>
         c.buckets.allowed ? afterQuota(b.planSpec ? c.buckets : undefined, c.quota!, limit) : refuse(c.buckets),
       );
     }
-    return then(counters.takeBuckets(b.specs, now, u.tally), (d) => (d.allowed ? afterBuckets(b.planSpec ? d : undefined, d) : refuse(d)));
+    return then(counters.takeBuckets(b.specs, now, u.usageRecord), (d) => (d.allowed ? afterBuckets(b.planSpec ? d : undefined, d) : refuse(d)));
   };
 }
